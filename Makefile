@@ -1,0 +1,74 @@
+# fleetpatch.esxi -- the README's two commands are `make demo` and `make test`.
+# Everything else is installed by this file: Debian packages with apt-get, Python packages into .venv.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+COLL_LINK := $(ROOT)/.collections/ansible_collections/fleetpatch/esxi
+APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev golang-github-google-uuid-dev
+GOENV := GOPATH=/usr/share/gocode GO111MODULE=off GOPROXY=off GOFLAGS= GOCACHE=$(ROOT)/.cache/go
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export ANSIBLE_LOCAL_TEMP := $(ROOT)/.cache/ansible/tmp
+export ANSIBLE_REMOTE_TEMP := $(ROOT)/.cache/ansible/remote_tmp
+export ANSIBLE_HOME := $(ROOT)/.cache/ansible/home
+
+.PHONY: help demo test venv deps sim unit sanity lint bench clean
+
+help:
+	@echo "make demo   - install what is needed, then run the main job end to end on simulated hosts"
+	@echo "make test   - install what is needed, then run every test, ansible-test sanity and ansible-lint"
+	@echo "make venv | sim | unit | sanity | lint | bench | clean"
+
+# ---- installation ---------------------------------------------------------------------------
+deps: .cache/apt.stamp
+.cache/apt.stamp:
+	@mkdir -p .cache
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+venv: $(VENV)/.stamp $(COLL_LINK)
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+$(COLL_LINK):
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn ../../.. $(COLL_LINK)
+
+sim: deps .bin/esxisim
+.bin/esxisim: $(wildcard sim/*.go)
+	@mkdir -p .bin .cache/go
+	$(GOENV) go build -o .bin/esxisim ./sim
+
+# ---- checks ---------------------------------------------------------------------------------
+unit: venv sim
+	$(PY) -m pytest -q
+
+sanity: venv
+	$(PY) tools/sanity.py
+
+lint: venv
+	$(PY) tools/lint.py
+
+test: venv sim
+	$(PY) -m pytest -q
+	$(PY) tools/sanity.py
+	$(PY) tools/lint.py
+
+bench: venv
+	$(PY) bench/run.py --out bench/results.json
+
+demo: venv sim
+	$(PY) tools/demo.py
+
+clean:
+	rm -rf .bin .cache .collections tests/output bench/results.json
