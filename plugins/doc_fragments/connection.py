@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Connection options, from plugins/module_utils/_argspec.py connection_argument_spec().
+    DOCUMENTATION = r"""
+options:
+  hostname:
+    description:
+      - The host name or IP address of the vCenter Server or standalone ESXi host to connect to.
+      - If not set, the value of the E(VMWARE_HOST) environment variable is used.
+    type: str
+  username:
+    description:
+      - The user name for the vCenter Server or ESXi host.
+      - If not set, the value of the E(VMWARE_USER) environment variable is used.
+    type: str
+    aliases: [admin, user]
+  password:
+    description:
+      - The password of O(username).
+      - If not set, the value of the E(VMWARE_PASSWORD) environment variable is used.
+      - Never shown in results or logs.
+    type: str
+    aliases: [pass, pwd]
+  port:
+    description:
+      - The HTTPS port of the vCenter Server or ESXi host.
+      - If not set, the value of the E(VMWARE_PORT) environment variable is used, then V(443).
+    type: int
+    default: 443
+  validate_certs:
+    description:
+      - Whether to verify the TLS certificate of the vCenter Server or ESXi host.
+      - Set to V(false) only for lab hosts with self-signed certificates.
+      - If not set, the value of the E(VMWARE_VALIDATE_CERTS) environment variable is used, then V(true).
+    type: bool
+    default: true
+notes:
+  - The connection options can be set once for all modules of this collection with
+    C(module_defaults) and the group C(group/fleetpatch.esxi.esxi).
+"""
