@@ -40,6 +40,14 @@ options:
       - If not set, the value of the E(VMWARE_VALIDATE_CERTS) environment variable is used, then V(true).
     type: bool
     default: true
+  ca_path:
+    description:
+      - A PEM file or directory of CA certificates to validate the vCenter Server or ESXi certificate with,
+        for private certificate authorities.
+      - If not set, the value of the E(VMWARE_CA_PATH) environment variable is used, then E(REQUESTS_CA_BUNDLE),
+        E(SSL_CERT_FILE) and the system trust store.
+      - Ignored when O(validate_certs=false).
+    type: path
 notes:
   - The connection options can be set once for all modules of this collection with
     C(module_defaults) and the group C(group/fleetpatch.esxi.esxi).

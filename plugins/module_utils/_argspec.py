@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
-CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs")
+CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs", "ca_path")
 
 
 def connection_argument_spec():
@@ -27,7 +27,14 @@ def connection_argument_spec():
         password=dict(type="str", aliases=["pass", "pwd"], no_log=True, fallback=(env_fallback, ["VMWARE_PASSWORD"])),
         port=dict(type="int", default=443, fallback=(env_fallback, ["VMWARE_PORT"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VMWARE_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["VMWARE_CA_PATH"])),
     )
+
+
+def client_kwargs(params):
+    """The keyword arguments of ``clients._vsphere.VSphereClient`` from a module's ``params``."""
+    return dict(hostname=params["hostname"], username=params["username"], password=params["password"],
+                port=params["port"], validate_certs=params["validate_certs"], ca_path=params.get("ca_path"))
 
 
 _ENV = {"hostname": "VMWARE_HOST", "username": "VMWARE_USER", "password": "VMWARE_PASSWORD"}

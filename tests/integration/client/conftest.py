@@ -1,0 +1,45 @@
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Client-layer integration tests: real pyVmomi SOAP against the project simulator (tests/simulator), both
+in ESXi mode (one host, direct) and vCenter mode (DC1/C1 with esxi-01..03 + standalone esxi-10)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from tests.simulator.fixtures import (  # noqa: E402,F401  (pytest fixtures)
+    _depot_server_module, depot_server, esx_sim, vc_sim)
+
+from client_sim_helpers import HOST, connect  # noqa: E402
+
+MODES = ["esx", "vc"]
+
+
+@pytest.fixture(params=MODES)
+def sim(request):
+    """The module's ESXi or vCenter simulator; faults are cleared after each test."""
+    s = request.getfixturevalue(request.param + "_sim")
+    yield s
+    if s.proc is not None:
+        s.clear_faults()
+
+
+@pytest.fixture
+def client(sim):
+    c = connect(sim)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def host(client):
+    """esxi-01 (through vCenter) or the ESXi host itself."""
+    return client.host(HOST)
+
