@@ -1,0 +1,1 @@
+"""ESXi / vCenter simulator harness (tests/simulator/harness.py) and its own tests."""
