@@ -149,6 +149,7 @@ class Vib:
     files: Tuple[str, ...] = ()
     install_date: Optional[str] = None
     source: Optional[str] = None              # where it was read from (redacted URL or path)
+    urls: Tuple[Tuple[str, str], ...] = ()     # <urls><url key=..>: (key, url) pairs as written
 
     @staticmethod
     def make_id(vendor, vib_type, name, version):
@@ -173,6 +174,7 @@ class Vib:
             "checksum": self.checksum.to_dict() if self.checksum else None,
             "payloads": [p.to_dict() for p in self.payloads], "tags": list(self.tags),
             "install_date": self.install_date,
+            "urls": [{"key": k, "url": u} for k, u in self.urls],
         }
         if with_files:
             d["files"] = list(self.files)
@@ -248,10 +250,11 @@ class MetadataRef:
     version: str = ""
     locale: str = ""
     channels: Tuple[str, ...] = ()
+    patch_url: Optional[str] = None   # <patchUrl> as written (often empty)
 
     def to_dict(self):
         return {"url": self.url, "product_line": self.product_line, "version": self.version,
-                "locale": self.locale, "channels": list(self.channels)}
+                "locale": self.locale, "channels": list(self.channels), "patch_url": self.patch_url}
 
 
 @dataclass
@@ -266,6 +269,11 @@ class Depot:
     sources: List[str] = field(default_factory=list)     # redacted
     digest: Optional[str] = None                          # sha256 over the metadata bytes used
     vib_files: Dict[str, str] = field(default_factory=dict)  # vib id -> local .vib path or URL, when known
+    # installed-host image DB records (var/db/esximg/vibs): vib id -> {"descriptor": path of the record,
+    # "orig": path of the signed original ``.orig`` or None, "sig": path of the detached ``.sig`` or None}
+    descriptor_signatures: Dict[str, dict] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)   # non-fatal notes (e.g. no metadata matched a filter)
+    cache_stats: Dict[str, int] = field(default_factory=dict)   # load_depot: {"memory": n, "disk": n, "miss": n}
 
     def merge(self, other):
         self.vibs.update(other.vibs)
@@ -276,6 +284,8 @@ class Depot:
         self.metadata.extend(other.metadata)
         self.sources.extend(other.sources)
         self.vib_files.update(other.vib_files)
+        self.descriptor_signatures.update(other.descriptor_signatures)
+        self.warnings.extend(other.warnings)
         return self
 
     @property

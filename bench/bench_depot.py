@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Depot engine benchmark: parse a synthetic full-size depot (bench/synth.py) cold, from the cache, and
+compare with the bare lxml parse of the same XML bytes.
+
+Figures (seconds are CPU time of this process, best of ``REPEAT`` runs, so other load on the machine
+disturbs them less):
+* ``lxml_floor_s``: ``lxml.etree.fromstring`` over every XML file of the metadata, nothing else;
+* ``depot_cold_s``: safe parse + models + index of the same bytes (``parse_metadata_files``);
+* ``depot_cold_zip_s``: ``load_depot`` of the metadata.zip with empty caches (adds unzip + sha256);
+* ``depot_warm_s``: ``load_depot`` of the same metadata.zip in a fresh process state (in-process cache
+  cleared) with the on-disk JSON cache filled by an earlier run: what the 2nd..500th host pays;
+* ``depot_warm_fresh_process_s``: the same load timed inside a fresh Python process (imports excluded);
+* ``depot_warm_memory_s``: ``load_depot`` again with the in-process cache warm;
+* ``peak_rss_mb``: peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for p in (ROOT, os.path.join(ROOT, ".collections"), HERE):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+REPEAT = 3
+
+
+def _best(fn, repeat=REPEAT):
+    """Best CPU time of ``fn()``; the result is released outside the timed region (loading is measured,
+    not freeing what was loaded)."""
+    best = None
+    for _ in range(repeat):
+        gc.collect()
+        t = time.process_time()
+        result = fn()
+        dt = time.process_time() - t
+        del result
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def run():
+    from lxml import etree
+
+    import synth
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_cache
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import (
+        load_depot, parse_metadata_files,
+    )
+
+    files, stats = synth.generate()
+    xml = [d for _, d in files]
+    tmp = tempfile.mkdtemp(prefix="fleetpatch-bench-")
+    try:
+        mzip = os.path.join(tmp, "metadata.zip")
+        with open(mzip, "wb") as f:
+            f.write(synth.metadata_zip(files))
+        stats["metadata_zip_bytes"] = os.path.getsize(mzip)
+        cache_dir = os.path.join(tmp, "cache")
+
+        def floor():
+            fromstring = etree.fromstring
+            for d in xml:
+                fromstring(d)
+
+        def cold():
+            return parse_metadata_files(files, "synthetic")
+
+        def cold_zip():
+            _depot_cache.clear_memory()
+            return load_depot([mzip])
+
+        def warm():
+            _depot_cache.clear_memory()
+            return load_depot([mzip], cache_dir=cache_dir)
+
+        def warm_memory():
+            return load_depot([mzip], cache_dir=cache_dir)
+
+        lxml_floor = _best(floor)
+        depot_cold = _best(cold)
+        depot_cold_zip = _best(cold_zip, 2)
+        _depot_cache.clear_memory()
+        t = time.process_time()
+        depot = load_depot([mzip], cache_dir=cache_dir)      # fills the disk cache
+        fill = time.process_time() - t
+        counts = depot.counts()
+        del depot
+        depot_warm = _best(warm)
+        # the same in a fresh interpreter (module-level caches empty), as each Ansible task process sees it
+        code = ("import sys, time; sys.path[:0] = %r\n"
+                "from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot\n"
+                "t = time.process_time(); d = load_depot([%r], cache_dir=%r); dt = time.process_time() - t\n"
+                "assert d.cache_stats['disk'] == 1, d.cache_stats\nprint(dt)\n"
+                % ([ROOT, os.path.join(ROOT, ".collections")], mzip, cache_dir))
+        fresh = []
+        for _ in range(REPEAT):
+            out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, check=True)
+            fresh.append(float(out.stdout.decode().strip().splitlines()[-1]))
+        depot_warm_fresh = min(fresh)
+        warm_memory()
+        depot_warm_memory = _best(warm_memory)
+        cache_bytes = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(cache_dir) for f in fs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "depot": {
+            "synthetic": dict(stats, counts=counts),
+            "lxml_floor_s": round(lxml_floor, 4),
+            "depot_cold_s": round(depot_cold, 4),
+            "depot_cold_over_floor": round(depot_cold / lxml_floor, 2),
+            "depot_cold_zip_s": round(depot_cold_zip, 4),
+            "depot_cache_fill_s": round(fill, 4),
+            "depot_warm_s": round(depot_warm, 4),
+            "depot_warm_fresh_process_s": round(depot_warm_fresh, 4),
+            "depot_warm_memory_s": round(depot_warm_memory, 5),
+            "cache_bytes": cache_bytes,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+            "targets": {"cold_over_floor_max": 2.0, "warm_s_max": 0.2},
+            "timing": "CPU seconds (time.process_time), best of %d" % REPEAT,
+        }
+    }
+
+
+if __name__ == "__main__":
+    import json
+    print(json.dumps(run(), indent=2))
