@@ -182,6 +182,12 @@ func platformVersionMatches(pattern, hostVersion string) bool {
 	}
 	pf := strings.Split(pattern, ".")
 	hf := strings.Split(hostVersion, ".")
+	// ASSUMED (from practice): a pattern whose update field is 0 ("7.0.0", "8.0.0") names the release line:
+	// VMware's 7.0.0/8.0.0 components install on 7.0 U3/8.0 U3 hosts and GA VIBs declaring "6.7.0" stay in
+	// 6.7 U3 images. So "X.Y.0" matches every "X.Y.z". Same rule as platform_version_matches in Python.
+	if len(pf) == 3 && pf[2] == "0" {
+		pf = pf[:2]
+	}
 	for i, p := range pf {
 		if p == "*" || strings.HasSuffix(p, "*") && i >= len(hf) {
 			return true

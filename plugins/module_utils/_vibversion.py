@@ -136,7 +136,8 @@ def newest(versions):
 def platform_version_matches(pattern, version):
     """Match a platform version pattern (``6.*``, ``7.0.0``, ``8.0``, ``5.5.0``, ``''``) against an ESXi
     version such as ``8.0.3``. ``*`` matches any rest; a shorter pattern without ``*`` matches the same
-    leading fields (``8.0`` matches ``8.0.3``; ``7.0.0`` matches ``7.0.0`` only)."""
+    leading fields (``8.0`` matches ``8.0.3``); an update field of 0 matches every update of the release
+    (``7.0.0`` matches ``7.0.3``, see the note below); ``7.0.2`` matches ``7.0.2`` only."""
     pattern = (pattern or "").strip()
     if pattern in ("", "*"):
         return True
@@ -148,6 +149,12 @@ def platform_version_matches(pattern, version):
         return re.match(regex, version) is not None
     pfields = pattern.split(".")
     vfields = version.split(".")
+    # ASSUMED (from practice, not from a VMware document): a pattern whose update field is 0 (``7.0.0``,
+    # ``8.0.0``) names the release line, not only its GA: VMware's ``7.0.0``/``8.0.0`` components (community
+    # network driver, Intel nvmupdate, Realtek Re driver) install on 7.0 U3 / 8.0 U3 hosts, and GA VIBs that
+    # declare ``6.7.0`` stay installed in 6.7 U3 images. So ``X.Y.0`` matches every ``X.Y.z``.
+    if len(pfields) == 3 and _field_key(pfields[2]) == _field_key("0"):
+        pfields = pfields[:2]
     if len(pfields) > len(vfields):
         vfields = vfields + ["0"] * (len(pfields) - len(vfields))
     return all(_field_key(p) == _field_key(v) for p, v in zip(pfields, vfields))

@@ -327,7 +327,8 @@ def test_version_filter_selects_metadata_entries():
     assert load_depot([b], product_line="embeddedEsxi").vibs == {}
     re_driver = _one("itiligent__ESXi-Custom-ISO/8-updates/VMware-Re-Driver_1.101.01-5vmw.800.1.0.20613240.zip")
     assert load_depot([re_driver], version="8.0.0").counts()["vibs"] == 1
-    assert load_depot([re_driver], version="8.0.3").counts()["vibs"] == 0      # "8.0.0" matches 8.0.0 only
+    assert load_depot([re_driver], version="8.0.3").counts()["vibs"] == 1      # "8.0.0" names the 8.0 line
+    assert load_depot([re_driver], version="7.0.3").counts()["vibs"] == 0
     fling = _one("itiligent__ESXi-Custom-ISO/8-updates/ESXi80U3-VMKUSB-NIC-FLING-75399077-component-24052746.zip")
     assert load_depot([fling], version="8.0.3").counts()["vibs"] == 1          # "8.0" matches 8.0.x
 

@@ -92,7 +92,8 @@ def test_relations_of_real_constraints_are_known():
 
 @pytest.mark.parametrize("pattern,version,ok", [
     ("5.*", "5.5.0", True), ("5.*", "6.7.0", False), ("6.*", "6.7.0", True),
-    ("8.0", "8.0.3", True), ("8.0", "8.1.0", False), ("8.0.0", "8.0.3", False), ("8.0.0", "8.0.0", True),
+    ("8.0", "8.0.3", True), ("8.0", "8.1.0", False), ("8.0.0", "8.0.3", True), ("8.0.0", "8.0.0", True),
+    ("7.0.2", "7.0.3", False), ("7.0.2", "7.0.2", True), ("8.0.0", "8.1.0", False), ("6.7.0", "6.5.0", False),
     ("7.0.0", "7.0", True), ("", "9.0.0", True), ("*", "1", True), ("9.0", "", False),
 ])
 def test_platform_version_matches(pattern, version, ok):
