@@ -5,12 +5,20 @@
 
 ``classify(depot, inventory, product_line, version)`` puts every bulletin of the depot in exactly one group:
 
-- ``not_applicable``: no platform of the bulletin (or of any of its VIBs) fits the host's product line and version;
+- ``not_applicable``: no platform of the bulletin (or of any of its VIBs) fits the host's product line and version,
+  or the bulletin cannot go on the host: a dependency that neither the host nor any other applicable bulletin of
+  the depot provides (the host's ``missingLib``), a conflict with an installed VIB (``conflictLib``), or an
+  installed VIB that would lose a dependency (``hasDependentPatch``);
 - ``installed``: every VIB of the bulletin is on the host at exactly its version;
 - ``superseded``: the host already has a newer version of each of its VIBs (or a VIB that replaces them), or
-  another applicable bulletin of the depot carries newer versions of all of its VIBs (``superseded_by``);
+  another installable bulletin of the depot carries newer versions of all of its VIBs (``superseded_by``);
 - ``missing``: applicable, not installed and not superseded. ``update`` is true when the host has an older
-  version of at least one of its VIBs, false when all of them would be new to the host.
+  version of at least one of its VIBs, false when all of them would be new to the host. ``needs`` lists the other
+  bulletins of the depot that provide a dependency the host lacks (the host's ``missingPatch``; a deploy adds
+  them); a bulletin that needs others supersedes only bulletins that need others too.
+
+The dependency checks follow ESXi's scan (``HostPatchManager``): each bulletin is applied alone to the host's VIBs
+(same-named and ``replaces``-matched VIBs leave) and the result's ``depends``/``conflicts`` are checked.
 
 ``select(depot, ...)`` applies the user's selection (ids, severity, category, release dates, exclude).
 The same functions serve the controller engine (inventory read from the host) and the report of the host
@@ -21,11 +29,16 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
+import posixpath
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import (
     acceptance_allows, normalize_acceptance)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vibversion import VibVersion
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._resolve import VibIndex
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._secrets import redact_url
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._vibversion import VibVersion, platform_version_matches
 
 GROUPS = ("installed", "missing", "superseded", "not_applicable")
 
@@ -81,7 +94,9 @@ def _entry(bulletin, reason, **extra):
 
 def classify(depot, inventory, product_line, version, acceptance_level=None):
     """Classify every bulletin in ``depot`` for one host. Returns ``{group: [entry, ...]}`` sorted by id."""
+    inventory = list(inventory)
     host_by_name = _index_inventory(inventory)
+    host_idx = VibIndex(inventory)
     out = {g: [] for g in GROUPS}
     applicable = {}
     host_level = normalize_acceptance(acceptance_level) if acceptance_level else None
@@ -104,46 +119,128 @@ def classify(depot, inventory, product_line, version, acceptance_level=None):
             continue
         applicable[bid] = (b, vibs)
 
-    # Depot-internal supersedence: B is superseded by B2 when B2 has, for every VIB name of B, a newer
-    # version (or a VIB that replaces it).
-    newest_by_name = {}
-    for bid, (b, vibs) in applicable.items():
-        for v in vibs:
-            cur = newest_by_name.get(v.name)
-            if cur is None or VibVersion(v.version) > VibVersion(cur[1].version):
-                newest_by_name[v.name] = (bid, v)
+    # what the depot offers this host, for telling "needs another bulletin" from "cannot be satisfied"
+    offered = VibIndex(v for _b, vs in applicable.values() for v in vs)
+    owner = {}
+    for bid, (_b, vs) in applicable.items():
+        for v in vs:
+            owner.setdefault(v.id, bid)
 
+    states = {}
+    pending = {}
     for bid in sorted(applicable):
         b, vibs = applicable[bid]
-        states = [(v, ) + _vib_state(v, host_by_name) for v in vibs]
-        kinds = [s[1] for s in states]
+        st = [(v, ) + _vib_state(v, host_by_name) for v in vibs]
+        kinds = [s[1] for s in st]
+        states[bid] = st
         if all(k == "installed" for k in kinds):
             out["installed"].append(_entry(b, "all %d VIB(s) installed" % len(vibs)))
             continue
         if all(k in ("installed", "newer", "replaced") for k in kinds):
-            newer = ["%s %s" % (s[2].name, s[2].version) for s in states if s[1] in ("newer", "replaced")]
+            newer = ["%s %s" % (s[2].name, s[2].version) for s in st if s[1] in ("newer", "replaced")]
             out["superseded"].append(_entry(b, "host has newer: %s" % ", ".join(newer), superseded_by=None))
             continue
-        by = _superseding_bulletin(bid, vibs, applicable, newest_by_name)
+        blocked, needs = _dependency_check(bid, vibs, host_idx, offered, owner)
+        if blocked:
+            out["not_applicable"].append(_entry(b, "; ".join(blocked)))
+            continue
+        pending[bid] = needs
+
+    # Depot-internal supersedence among the installable bulletins: B is superseded by B2 when B2 has, for every
+    # VIB name of B, a newer version (or a VIB that replaces it). A bulletin that needs other bulletins only
+    # supersedes bulletins that need others as well.
+    self_contained = {bid: applicable[bid] for bid in pending if not pending[bid]}
+    installable = {bid: applicable[bid] for bid in pending}
+    newest_sc = _newest_by_name(self_contained)
+    newest_all = _newest_by_name(installable)
+
+    for bid in sorted(pending):
+        b, vibs = applicable[bid]
+        needs = pending[bid]
+        pool, newest = (installable, newest_all) if needs else (self_contained, newest_sc)
+        by = _superseding_bulletin(bid, vibs, pool, newest)
         if by is not None:
             out["superseded"].append(_entry(b, "superseded by bulletin %s in the depot" % by, superseded_by=by))
             continue
-        older = [s for s in states if s[1] == "older"]
+        st = states[bid]
+        older = [s for s in st if s[1] == "older"]
         reason_parts = []
         if older:
             reason_parts.append("update: " + ", ".join("%s %s -> %s" % (s[0].name, s[2].version, s[0].version)
                                                        for s in older))
-        absent = [s[0] for s in states if s[1] == "absent"]
+        absent = [s[0] for s in st if s[1] == "absent"]
         if absent:
             reason_parts.append("new: " + ", ".join("%s %s" % (v.name, v.version) for v in absent))
-        extra = {"update": bool(older)}
+        if needs:
+            reason_parts.append("needs: " + ", ".join(needs))
+        extra = {"update": bool(older), "needs": list(needs)}
         if host_level:
             blocked = [v.id for v in vibs if not acceptance_allows(host_level, v.acceptance_level)]
             extra["acceptance_blocked"] = blocked
             if blocked:
                 reason_parts.append("acceptance: %s below host level %s" % (", ".join(blocked), host_level))
         out["missing"].append(_entry(b, "; ".join(reason_parts), **extra))
+    for g in GROUPS:
+        out[g].sort(key=lambda e: e["id"])
     return out
+
+
+def _newest_by_name(pool):
+    newest = {}
+    for bid, (_b, vibs) in pool.items():
+        for v in vibs:
+            cur = newest.get(v.name)
+            if cur is None or VibVersion(v.version) > VibVersion(cur[1].version):
+                newest[v.name] = (bid, v)
+    return newest
+
+
+def _dependency_check(bid, vibs, host_idx, offered, owner):
+    """Apply bulletin ``bid`` alone to the host's VIBs and check the result, as the host's scan does.
+
+    Returns ``(blocked reasons, needed bulletin ids)``: a non-empty first list makes the bulletin not applicable."""
+    own = VibIndex(vibs)
+    leaving = set()
+    for v in vibs:
+        for inst in host_idx.by_name.get(v.name, ()):
+            leaving.add(inst.id)
+        for rel in v.replaces:
+            for inst in host_idx.name_matches(rel):
+                if inst.name != v.name:
+                    leaving.add(inst.id)
+
+    def satisfied_after(rel):
+        if own.satisfied(rel):
+            return True
+        return any(p.id not in leaving for p in host_idx.providers(rel))
+
+    blocked = []
+    needs = []
+    for v in vibs:
+        for rel in v.depends:
+            if satisfied_after(rel):
+                continue
+            providers = [p for p in offered.providers(rel) if owner.get(p.id) != bid]
+            if providers:
+                best = sorted(providers, key=lambda p: (VibVersion(p.version).sort_key(), p.id))[-1]
+                need = owner.get(best.id)
+                if need and need not in needs:
+                    needs.append(need)
+            else:
+                blocked.append("missing dependency: %s requires %s, which neither the host nor another applicable "
+                               "bulletin of the depot provides" % (v.id, rel))
+        for rel in v.conflicts:
+            hits = [h.id for h in host_idx.conflicts_with(rel) if h.id not in leaving]
+            if hits:
+                blocked.append("conflict: %s conflicts with installed %s" % (v.id, ", ".join(sorted(hits))))
+    if leaving:
+        for inst in host_idx:
+            if inst.id in leaving:
+                continue
+            for rel in inst.depends:
+                if host_idx.satisfied(rel) and not satisfied_after(rel):
+                    blocked.append("installed VIB %s depends on %s, which the bulletin would remove" % (inst.id, rel))
+    return blocked, sorted(needs)
 
 
 def _superseding_bulletin(bid, vibs, applicable, newest_by_name):
@@ -232,8 +329,9 @@ def compliant(groups, selected_ids):
 def from_host_status(depot, status_list):
     """Map ``HostPatchManager`` status records (plain dicts from the client layer) to the same groups.
 
-    ``installed`` -> installed; ``reason`` containing ``obsoleted`` -> superseded; ``applicable`` ->
-    missing; otherwise not_applicable. Bulletins the host did not report are not_applicable."""
+    ``installed`` -> installed; ``reason`` containing ``obsoleted`` -> superseded; ``applicable``, or only
+    ``missingPatch`` (needs another bulletin of the depot) -> missing; otherwise not_applicable. Bulletins the host
+    did not report are not_applicable."""
     out = {g: [] for g in GROUPS}
     seen = set()
     for st in status_list:
@@ -252,7 +350,11 @@ def from_host_status(depot, status_list):
         elif st.get("applicable"):
             out["missing"].append(_entry(b, "reported applicable by the host" +
                                          ("; " + ", ".join(reasons) if reasons else ""),
-                                         update=None))
+                                         update=None, needs=None))
+        elif reasons and set(reasons) <= {"missingPatch"}:
+            # applicable once another bulletin of the depot is installed with it (a deploy adds it)
+            out["missing"].append(_entry(b, "reported applicable by the host together with another bulletin of "
+                                            "the depot (missingPatch)", update=None, needs=None))
         else:
             out["not_applicable"].append(_entry(b, "reported not applicable by the host" +
                                                 ("; " + ", ".join(reasons) if reasons else "")))
@@ -270,3 +372,167 @@ def inventory_digest(inventory):
         h.update(vid.encode("utf-8"))
         h.update(b"\n")
     return h.hexdigest()
+
+
+# ---- what the host downloads ---------------------------------------------------------------------------
+
+def _is_url(text):
+    return isinstance(text, str) and text.lower().startswith(("http://", "https://"))
+
+
+def _url_dir(url):
+    """``http://h/a/index.xml`` -> ``http://h/a/``; a URL ending in ``/`` is returned as is."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if not path.endswith("/"):
+        path = path.rsplit("/", 1)[0] + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _zip_kind(path_or_url):
+    """``bundle`` for an offline bundle zip, ``metadata`` for a metadata.zip, None for anything else."""
+    name = posixpath.basename(urlsplit(path_or_url).path if _is_url(path_or_url) else path_or_url.replace("\\", "/"))
+    if not name.lower().endswith(".zip"):
+        return None
+    return "metadata" if "metadata" in name.lower() else "bundle"
+
+
+class HostDepotUrls(object):
+    """The URLs under which a host reaches the depot the controller read.
+
+    ``sources``: the ``depot`` option as given (paths or URLs); ``depot_url``: None, one URL (with a single
+    source), or a list with one entry per source (empty entries: use the source itself). A source that is a URL is
+    reached at that URL unless ``depot_url`` overrides it; a local source is reached only through its
+    ``depot_url``, which is where the same files are served from (an offline bundle zip is served either as the
+    zip itself or unzipped, with ``depot_url`` naming its ``index.xml``).
+
+    - ``meta_urls(product_line, version)``: the ``metadata.zip`` URLs (from the ``vendor-index.xml`` entries that
+      fit the host, as patch consoles pick them) for ``HostPatchManager`` ``metaUrls``;
+    - ``bundle_urls()``: offline bundle zips for ``bundleUrls``;
+    - ``depot_urls()``: what ``esxcli software ... -d`` takes (index.xml or bundle zip URLs);
+    - ``vib_url(vib_id)``: the URL of one ``.vib`` or None.
+
+    IPv6 literals (``http://[fd00::10]:8080/depot/index.xml``) are kept as written.
+    """
+
+    def __init__(self, depot, sources, depot_url=None):
+        self.depot = depot
+        self.sources = [str(s).strip() for s in (sources if isinstance(sources, (list, tuple)) else [sources])]
+        if depot_url in (None, "", []):
+            urls = [None] * len(self.sources)
+        elif isinstance(depot_url, str):
+            local = [i for i, s in enumerate(self.sources) if not _is_url(s)]
+            if len(self.sources) == 1:
+                urls = [depot_url]
+            elif len(local) == 1:
+                urls = [None] * len(self.sources)
+                urls[local[0]] = depot_url
+            else:
+                raise InputError("depot_url: give one URL per depot source (%d sources, %d of them local paths)"
+                                 % (len(self.sources), len(local)))
+        else:
+            urls = [u or None for u in depot_url]
+            if len(urls) != len(self.sources):
+                raise InputError("depot_url has %d entries but depot has %d sources; give one entry per source "
+                                 "(an empty entry uses the source itself)" % (len(urls), len(self.sources)))
+        for u in urls:
+            if u and not _is_url(u):
+                raise InputError("depot_url %r is not an http:// or https:// URL" % redact_url(u))
+        self.entries = []
+        for src, host_url in zip(self.sources, urls):
+            local = not _is_url(src)
+            path = None
+            if local:
+                path = src[7:] if src.lower().startswith("file://") else src
+                path = os.path.abspath(os.path.expanduser(path))
+            self.entries.append({"source": src, "local": path, "host": host_url or (None if local else src)})
+
+    # -- mapping one reference (a MetadataRef url or a Depot.vib_files value) to a host URL ---------------
+    def _entry_of(self, ref):
+        for e in self.entries:
+            if e["local"] is None:
+                if _is_url(ref) and ref.startswith(_url_dir(e["source"])):
+                    return e
+                continue
+            head = ref.split("#", 1)[0]
+            root = e["local"]
+            if head == root or (os.path.isdir(root) and head.startswith(root.rstrip(os.sep) + os.sep)):
+                return e
+            if not os.path.isdir(root) and os.path.dirname(head) == os.path.dirname(root) and \
+                    not root.lower().endswith((".zip", ".vib")):
+                return e
+        return None
+
+    def map_ref(self, ref):
+        """The host URL of a depot reference, or None when the host cannot reach it."""
+        if not ref:
+            return None
+        e = self._entry_of(ref)
+        if e is None:
+            return ref if _is_url(ref) else None
+        host = e["host"]
+        if host is None:
+            return None
+        if e["local"] is None:
+            if host == e["source"]:
+                return ref
+            return urljoin(_url_dir(host), ref[len(_url_dir(e["source"])):])
+        if "#" in ref:
+            member = ref.split("#")[-1]
+            if _zip_kind(host) == "bundle":
+                return None     # a member inside a served zip has no URL of its own
+            return urljoin(_url_dir(host), member.lstrip("/"))
+        root = e["local"]
+        base = root if os.path.isdir(root) else os.path.dirname(root)
+        rel = os.path.relpath(ref, base).replace(os.sep, "/")
+        if rel.startswith(".."):
+            return None
+        if _zip_kind(host) and rel == os.path.basename(root):
+            return host
+        return urljoin(_url_dir(host), rel)
+
+    def _fits(self, ref, product_line, version):
+        if product_line and ref.product_line and ref.product_line.lower() != product_line.lower():
+            return False
+        if version and ref.version and not platform_version_matches(ref.version, version):
+            return False
+        return True
+
+    def meta_urls(self, product_line=None, version=None):
+        """metadata.zip URLs for a host of ``product_line``/``version`` (sorted, each once)."""
+        out = []
+        covered = set()
+        for ref in self.depot.metadata:
+            e = self._entry_of(ref.url)
+            if e is not None:
+                covered.add(id(e))
+            if not self._fits(ref, product_line, version):
+                continue
+            url = self.map_ref(ref.url)
+            if url is None and e is not None and e["host"] and _zip_kind(e["host"]) == "bundle":
+                continue     # reached through bundle_urls()
+            if url and url not in out:
+                out.append(url)
+        for e in self.entries:
+            if id(e) in covered or not e["host"]:
+                continue
+            if _zip_kind(e["host"]) == "metadata" and e["host"] not in out:
+                out.append(e["host"])
+        return out
+
+    def bundle_urls(self):
+        return [e["host"] for e in self.entries if e["host"] and _zip_kind(e["host"]) == "bundle"]
+
+    def depot_urls(self):
+        """URLs for ``esxcli software ... --depot``: every reachable source (index.xml, bundle zip, ...)."""
+        return [e["host"] for e in self.entries if e["host"] and not e["host"].lower().endswith(".vib")]
+
+    def vib_url(self, vib_id):
+        ref = self.depot.vib_files.get(vib_id)
+        if ref is None:
+            return None
+        return self.map_ref(ref)
+
+    def unreachable(self):
+        """The local sources without a ``depot_url`` (the host cannot download from them)."""
+        return [e["source"] for e in self.entries if not e["host"]]

@@ -1,0 +1,34 @@
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Patch scan/deploy against the simulator (tests/simulator): ansible-playbook runs of the modules and direct
+calls of module_utils._patching. Depots are built from the real fixture bundles (tests/fixtures/real) and served
+over real HTTP on 127.0.0.1; the simulated hosts download and apply them. Helpers: patch_sim_helpers.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tests.simulator.fixtures import _depot_server_module, depot_server  # noqa: E402,F401  (pytest fixtures)
+
+from patch_sim_helpers import Depots  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def depots(_depot_server_module):  # noqa: F811
+    """The depots of the test module (see patch_sim_helpers.Depots) on its own HTTP server."""
+    return Depots(_depot_server_module)
+
+
+@pytest.fixture
+def sim_ca(monkeypatch):
+    """Callable: make the client layer verify the simulator's certificate (``$REQUESTS_CA_BUNDLE``)."""
+    def use(sim):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.ca_file)
+    return use

@@ -1,0 +1,175 @@
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every fault switch of the simulator ends a deploy in a clear failure that says what was applied and the
+host's state, in vCenter and in ESXi mode: depot down (controller side), host cannot reach the depot, install task
+error, disconnect in the middle of the install, reboot that never returns. module_utils._patching is called
+directly (what the module runs); one failure also goes through ansible-playbook."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils import _patching
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+    DepotFetchError, FleetpatchError, PrecheckError, RebootTimeoutError, TaskFailedError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import failure_result
+
+from patch_sim_helpers import B_80U2, V_80U2, Simulator, params, run_playbook
+
+pytestmark = [pytest.mark.simulator, pytest.mark.slow]
+
+VC_HOSTS = ["f-depot", "f-unreach", "f-task", "f-disc", "f-reboot", "f-play"]
+ESX_HOST = "esxi-01.sim.local"
+
+
+@pytest.fixture(scope="module")
+def vc():
+    topo = {"datacenters": [{"name": "DC1", "clusters": [{"name": "CF", "drs": True, "hosts": [
+        {"name": n, "image": "esxi-8.0u2.json"} for n in VC_HOSTS]}]}]}
+    sim = Simulator(mode="vc", topology=topo, reboot_down=0.5).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="module")
+def esx():
+    sim = Simulator(mode="esx", reboot_down=0.5).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(params=["vc", "esx"])
+def mode(request):
+    return request.param
+
+
+def target(request_mode, vc, esx, vc_host):
+    return (vc, vc_host) if request_mode == "vc" else (esx, ESX_HOST)
+
+
+def deploy(sim, host, depots, **kw):
+    """Run a deploy expected to fail; returns (error, failed module result as _module.run builds it)."""
+    p = params(sim, [depots.all_url], esxi_hostname=[host], bulletins=[B_80U2], manage_firewall=True,
+               reboot_timeout=30)
+    p.update(kw)
+    partial = {"changed": False}
+    with pytest.raises(FleetpatchError) as e:
+        _patching.run_deploy(p, partial=partial)
+    return e.value, failure_result(e.value, partial=partial)
+
+
+def test_depot_down_on_the_controller(mode, vc, esx, depots, sim_ca):
+    sim, host = target(mode, vc, esx, "f-depot")
+    sim_ca(sim)
+    before = sim.state(host)
+    depots.srv.down("503")
+    try:
+        err, res = deploy(sim, host, depots)
+    finally:
+        depots.srv.up()
+    assert isinstance(err, DepotFetchError) and "503" in str(err) and res["error_kind"] == "depot_fetch"
+    assert res["changed"] is False and res["hosts"] == []
+    after = sim.state(host)
+    assert after["current_vibs"] == before["current_vibs"] and after["maintenance"] is False
+
+
+def test_host_cannot_reach_the_depot(mode, vc, esx, depots, sim_ca):
+    sim, host = target(mode, vc, esx, "f-unreach")
+    sim_ca(sim)
+    sim.fault(host, "depot_unreachable")
+    try:
+        err, res = deploy(sim, host, depots, method="esxcli")
+    finally:
+        sim.clear_faults(host)
+    assert isinstance(err, PrecheckError) and "dry run of step 1 (install) failed" in str(err)
+    assert "MetadataDownloadError" in str(err) and "nothing of this step was applied" in str(err)
+    h = res["hosts"][0]
+    assert h["steps"][0]["status"] == "refused" and res["changed"] is False
+    # the first dry run comes before maintenance mode: the host was not touched
+    assert res["host_state"]["in_maintenance_mode"] is False and res["host_state"]["entered_maintenance_mode"] is False
+    assert "Applied before the failure: nothing" in res["msg"] and "not in maintenance mode" in res["msg"]
+    st = sim.state(host)
+    assert st["maintenance"] is False and st["http_client_enabled"] is False
+
+
+def test_install_task_error_exits_maintenance_mode_on_request(mode, vc, esx, depots, sim_ca):
+    sim, host = target(mode, vc, esx, "f-task")
+    sim_ca(sim)
+    sim._control("POST", "/_sim/fault", {"host": host, "fault": "task_error", "params": {
+        "method": "InstallV2", "type": "PlatformConfigFault", "text": "Simulated esxupdate failure"}})
+    try:
+        err, res = deploy(sim, host, depots, exit_maintenance_on_failure=True)
+    finally:
+        sim.clear_faults(host)
+    assert isinstance(err, TaskFailedError) and "install patches failed" in str(err)
+    assert res["error_kind"] == "task_failed" and res["failed_host"] == res["hosts"][0]["name"]
+    steps = res["hosts"][0]["steps"]
+    assert [(s["kind"], s["status"]) for s in steps] == [("install", "failed")]
+    assert steps[0]["dry_run"]["bulletins"] == {B_80U2: "applicable"}
+    state = res["host_state"]
+    assert state["reachable"] is True and state["entered_maintenance_mode"] is True
+    assert state["maintenance_mode_exited"] is True and state["in_maintenance_mode"] is False
+    assert res["changed"] is True       # maintenance mode was entered (and left again)
+    st = sim.state(host)
+    assert st["maintenance"] is False and V_80U2 not in (st["pending_vibs"] or st["current_vibs"])
+    assert st["http_client_enabled"] is False          # firewall restored after the failure
+
+
+def test_disconnect_in_the_middle_of_the_install(mode, vc, esx, depots, sim_ca):
+    sim, host = target(mode, vc, esx, "f-disc")
+    sim_ca(sim)
+    sim.clear_faults(host)
+    sim.fault(host, "disconnect_during_install", seconds=1.0)
+    err, res = deploy(sim, host, depots)
+    assert "Applied before the failure" in res["msg"]
+    step = res["hosts"][0]["steps"][0]
+    assert step["status"] == "failed" and step.get("outcome_unknown") is True
+    state = res["host_state"]
+    # the host came back: its state is read after waiting for it; it stays in maintenance mode (default)
+    assert state["reachable"] is True and state["connection_state"] == "connected"
+    assert state["in_maintenance_mode"] is True and state["maintenance_mode_exited"] is False
+    assert "in maintenance mode" in res["msg"]
+    st = sim.state(host)
+    assert st["maintenance"] is True and V_80U2 not in st["current_vibs"]
+    assert res["changed"] is True
+
+
+def test_reboot_that_never_returns(mode, vc, esx, depots, sim_ca):
+    sim, host = target(mode, vc, esx, "f-reboot")
+    sim_ca(sim)
+    sim.fault(host, "reboot_never_returns")
+    try:
+        t = time.monotonic()
+        err, res = deploy(sim, host, depots, reboot_timeout=4)
+        took = time.monotonic() - t
+        assert isinstance(err, RebootTimeoutError) and res["error_kind"] == "reboot_timeout"
+        assert "did not come back" in res["msg"] and "step 1 (install, applied)" in res["msg"]
+        assert took < 60
+        h = res["hosts"][0]
+        assert [(s["kind"], s["status"]) for s in h["steps"]] == [("install", "applied")]
+        assert h["steps"][0]["result"]["installed"] == [V_80U2]
+        state = res["host_state"]
+        assert state["reachable"] is False and "unreachable" in res["msg"]
+        assert res["changed"] is True
+    finally:
+        sim.clear_faults(host)
+    # once the fault is cleared the host boots into the new image
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (sim.state(host)["down"] or V_80U2 not in sim.state(host)["current_vibs"]):
+        time.sleep(0.2)
+    assert V_80U2 in sim.state(host)["current_vibs"]
+
+
+def test_failure_through_ansible_playbook(vc, depots, tmp_path):
+    vc._control("POST", "/_sim/fault", {"host": "f-play", "fault": "task_error", "params": {
+        "method": "InstallV2", "text": "Simulated esxupdate failure"}})
+    results, text = run_playbook(tmp_path, "deploy_fail.yml", vc, {"target": "f-play", "depot_all": depots.all_url,
+                                                                   "b_80u2": B_80U2})
+    r = results["failed_deploy"]
+    assert r["failed"] is True and r["changed"] is True and r["error_kind"] == "task_failed"
+    assert r["failed_host"] == "f-play" and r["host_state"]["in_maintenance_mode"] is True
+    assert r["hosts"][0]["steps"][0]["status"] == "failed" and r["hosts"][0]["plan"]["install"] == [V_80U2]
+    assert "Simulated esxupdate failure" in r["msg"] and vc.password not in text
+    assert "Traceback" not in r.get("exception", "")     # a clear message, not a crash
