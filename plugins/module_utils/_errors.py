@@ -123,6 +123,12 @@ class EsxcliError(VSphereError):
     kind = "esxcli"
 
 
+class VerificationError(FleetpatchError):
+    """After a deploy the host does not run what was planned."""
+
+    kind = "verification"
+
+
 class PrecheckError(FleetpatchError):
     """A deploy pre-check failed before anything on the host was changed."""
 

@@ -35,7 +35,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils import _plan, _sca
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import depot_params
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
     DepotFetchError, FleetpatchError, HostNotConnectedError, InputError, PrecheckError, RebootTimeoutError,
-    VSphereError)
+    VerificationError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._secrets import redact_url
 
 ENGINES = ("auto", "controller", "host")
@@ -49,12 +49,6 @@ RULESET = "httpClient"
 # reasons of HostPatchManager.Status that block an install (missingPatch is fine inside a step that brings the
 # other bulletin; obsoleted means the host has newer VIBs: the host skips them)
 _BLOCKING_REASONS = ("missingLib", "conflictLib", "conflictPatch", "hasDependentPatch")
-
-
-class VerificationError(FleetpatchError):
-    """After the deploy the host does not run what was planned."""
-
-    kind = "verification"
 
 
 # ==== argument specs (plain dicts; the modules merge them with the connection and depot specs) ============

@@ -254,7 +254,7 @@ def wait_for_task(task, timeout=3600, host=None, action=None, poll_initial=0.1, 
             return result
         if state == "error":
             err = translate(fault, host=host, action=label, secrets=secrets, endpoint=endpoint, in_task=True)
-            if type(err) is VSphereError and "privilege" not in err.details:
+            if err.kind == VSphereError.kind and "privilege" not in err.details:  # the generic class, not a subclass
                 err = TaskFailedError(err.msg, host=host, **err.details)
             err.details.setdefault("task", task_id)
             err.details.setdefault("fault_message", redact(fault_message(fault), secrets) if fault else None)
@@ -266,4 +266,3 @@ def wait_for_task(task, timeout=3600, host=None, action=None, poll_initial=0.1, 
                 % (label, timeout, task_id, state, (", %s%%" % progress) if progress is not None else ""),
                 host=host, task=task_id, state=state, progress=progress)
         sleep(min(next(delays), max(0.0, deadline - now)))
-

@@ -258,8 +258,8 @@ def parse_xml_result(text):
         txt = (el.text or "").strip()
         if low in ("message", "msg") and txt:
             out["messages"].append(txt)
-        elif low in ("reboot-required", "rebootrequired", "reboot_required") and txt.lower() in ("true", "1",
-                                                                                               "false", "0"):
+        elif low in ("reboot-required", "rebootrequired", "reboot_required") and \
+                txt.lower() in ("true", "1", "false", "0"):
             out["reboot_required"] = bool(out["reboot_required"]) or txt.lower() in ("true", "1")
     return out
 
@@ -738,8 +738,8 @@ class VSphereClient(object):
                 by_key.setdefault(h["moid"], h)
             missing = [n for n in wanted if n not in by_key]
             if missing:
-                scope = " in cluster %s" % cluster if cluster else (" in datacenter %s" % datacenter
-                                                                     if datacenter else "")
+                scope = (" in cluster %s" % cluster) if cluster else (
+                    " in datacenter %s" % datacenter if datacenter else "")
                 raise NotFoundError("host(s) not found%s: %s" % (scope, ", ".join(missing)), host=self.endpoint,
                                     missing=missing)
             picked = {}
