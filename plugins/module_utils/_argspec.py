@@ -37,6 +37,15 @@ def client_kwargs(params):
                 port=params["port"], validate_certs=params["validate_certs"], ca_path=params.get("ca_path"))
 
 
+def target_argument_spec():
+    """The hosts a module acts on (documented by the ``fleetpatch.esxi.targets`` doc fragment)."""
+    return dict(
+        esxi_hostname=dict(type="list", elements="str", aliases=["esxi_hostnames"]),
+        cluster_name=dict(type="str", aliases=["cluster"]),
+        datacenter=dict(type="str", aliases=["datacenter_name"]),
+    )
+
+
 _ENV = {"hostname": "VMWARE_HOST", "username": "VMWARE_USER", "password": "VMWARE_PASSWORD"}
 
 

@@ -431,15 +431,7 @@ class _Job(object):
     # ---- the run -------------------------------------------------------------------------------
     def run(self):
         req = self.req
-        if self.client.is_vcenter and not (req["hosts"] or req["cluster"] or req["datacenter"]):
-            raise InputError("connected to vCenter: name the hosts with esxi_hostname, cluster_name or datacenter "
-                             "(the module does not change every host of the vCenter by default)")
-        targets = self.client.find_hosts(names=req["hosts"] or None, cluster=req["cluster"],
-                                         datacenter=req["datacenter"])
-        if not targets:
-            raise NotFoundError("no host matches (esxi_hostname=%s, cluster_name=%s, datacenter=%s)"
-                                % (req["hosts"] or "-", req["cluster"] or "-", req["datacenter"] or "-"),
-                                host=self.client.endpoint)
+        targets = self.client.find_targets(req["hosts"], req["cluster"], req["datacenter"])
         self.hosts = [(h, {"name": h.name}) for h in targets]
         self._publish()
 

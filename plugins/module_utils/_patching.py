@@ -53,14 +53,6 @@ _BLOCKING_REASONS = ("missingLib", "conflictLib", "conflictPatch", "hasDependent
 
 # ==== argument specs (plain dicts; the modules merge them with the connection and depot specs) ============
 
-def target_options():
-    return dict(
-        esxi_hostname=dict(type="list", elements="str", aliases=["esxi_hostnames"]),
-        cluster_name=dict(type="str", aliases=["cluster"]),
-        datacenter=dict(type="str", aliases=["datacenter_name"]),
-    )
-
-
 def selection_options():
     return dict(
         bulletins=dict(type="list", elements="str"),
@@ -117,13 +109,7 @@ def _load_depot(params):
 
 
 def _targets(client, params):
-    names = params.get("esxi_hostname") or None
-    cluster = params.get("cluster_name")
-    dc = params.get("datacenter")
-    if client.is_vcenter and not (names or cluster or dc):
-        raise InputError("connected to vCenter %s: name the target hosts with esxi_hostname, cluster_name or "
-                         "datacenter" % client.endpoint)
-    return client.find_hosts(names=names, cluster=cluster, datacenter=dc)
+    return client.find_targets(params.get("esxi_hostname"), params.get("cluster_name"), params.get("datacenter"))
 
 
 def _selection(depot, params):

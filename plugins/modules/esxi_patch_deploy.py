@@ -35,6 +35,7 @@ requirements:
   - requests (for HTTP(S) depots)
 extends_documentation_fragment:
   - fleetpatch.esxi.connection
+  - fleetpatch.esxi.targets
   - fleetpatch.esxi.depot.connected
   - fleetpatch.esxi.attributes
   - fleetpatch.esxi.attributes.actiongroup_esxi
@@ -49,24 +50,6 @@ attributes:
     details:
       - Returns the hosts' VIB sets before and after (planned after in check mode).
 options:
-  esxi_hostname:
-    description:
-      - The ESXi hosts to patch, by their name in vCenter (or managed object id). They are patched one after the other.
-      - Connected to an ESXi host directly, the host itself is patched and this option is ignored.
-      - Through vCenter, at least one of O(esxi_hostname), O(cluster_name) and O(datacenter) is required.
-    type: list
-    elements: str
-    aliases: [esxi_hostnames]
-  cluster_name:
-    description:
-      - Patch every host of this cluster, one after the other (vCenter only).
-    type: str
-    aliases: [cluster]
-  datacenter:
-    description:
-      - Patch every host of this datacenter, one after the other (vCenter only).
-    type: str
-    aliases: [datacenter_name]
   bulletins:
     description:
       - Bulletin ids to install. A bulletin that the scan found V(installed) or V(superseded) is skipped (see
@@ -592,18 +575,18 @@ host_state:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import (
-    connection_argument_spec, require_connection)
+    connection_argument_spec, require_connection, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import protect_secrets, require_libs, run
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patching import (
-    deploy_options, run_deploy, scan_options, selection_options, target_options)
+    deploy_options, run_deploy, scan_options, selection_options)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
 
 
 def argument_spec():
     spec = connection_argument_spec()
     spec.update(depot_argument_spec(with_connection=True))
-    spec.update(target_options())
+    spec.update(target_argument_spec())
     spec.update(scan_options())
     spec.update(selection_options())
     spec.update(deploy_options())

@@ -26,30 +26,12 @@ requirements:
   - requests (for HTTP(S) depots)
 extends_documentation_fragment:
   - fleetpatch.esxi.connection
+  - fleetpatch.esxi.targets
   - fleetpatch.esxi.depot.connected
   - fleetpatch.esxi.attributes
   - fleetpatch.esxi.attributes.info_module
   - fleetpatch.esxi.attributes.actiongroup_esxi
 options:
-  esxi_hostname:
-    description:
-      - The ESXi hosts to scan, by their name in vCenter (or managed object id).
-      - Connected to an ESXi host directly, the host itself is scanned and this option is ignored.
-      - Through vCenter, at least one of O(esxi_hostname), O(cluster_name) and O(datacenter) is required; they
-        combine (the named hosts of that cluster).
-    type: list
-    elements: str
-    aliases: [esxi_hostnames]
-  cluster_name:
-    description:
-      - Scan every host of this cluster (vCenter only).
-    type: str
-    aliases: [cluster]
-  datacenter:
-    description:
-      - Scan every host of this datacenter (vCenter only).
-    type: str
-    aliases: [datacenter_name]
   engine:
     description:
       - V(controller) reads each host's installed VIBs (C(ImageConfigManager.FetchSoftwarePackages)) and compares
@@ -395,18 +377,18 @@ depot_digest:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import (
-    connection_argument_spec, require_connection)
+    connection_argument_spec, require_connection, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import protect_secrets, require_libs, run
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patching import (
-    run_scan, scan_options, selection_options, target_options)
+    run_scan, scan_options, selection_options)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
 
 
 def argument_spec():
     spec = connection_argument_spec()
     spec.update(depot_argument_spec(with_connection=True))
-    spec.update(target_options())
+    spec.update(target_argument_spec())
     spec.update(scan_options())
     spec.update(selection_options())
     return spec

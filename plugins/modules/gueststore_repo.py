@@ -29,6 +29,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - fleetpatch.esxi.connection
+  - fleetpatch.esxi.targets
   - fleetpatch.esxi.attributes
   - fleetpatch.esxi.attributes.actiongroup_esxi
   - fleetpatch.esxi.attributes.idempotent
@@ -43,26 +44,6 @@ attributes:
       - Shows each host's repository URL before and after, and the repository files before and after (path, size,
         SHA-256).
 options:
-  esxi_hostname:
-    description:
-      - The ESXi hosts to configure, by their names in vCenter (or managed object ids).
-      - Connected to an ESXi host directly, the host itself is configured and the host selection options are
-        ignored.
-      - Through vCenter, at least one of O(esxi_hostname), O(cluster_name) and O(datacenter) is required; they
-        combine (the named hosts of that cluster).
-    type: list
-    elements: str
-    aliases: [esxi_hostnames]
-  cluster_name:
-    description:
-      - Configure every host of this cluster (vCenter only).
-    type: str
-    aliases: [cluster]
-  datacenter:
-    description:
-      - Configure every host of this datacenter (vCenter only).
-    type: str
-    aliases: [datacenter_name]
   state:
     description:
       - V(present) sets the repository (O(url), or O(datastore) and O(path)).
@@ -336,7 +317,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import (
-    connection_argument_spec, require_connection)
+    connection_argument_spec, require_connection, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore import manage
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import require_libs, run
 from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._datastore import (
@@ -346,10 +327,8 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks imp
 
 def argument_spec():
     spec = connection_argument_spec()
+    spec.update(target_argument_spec())
     spec.update(
-        esxi_hostname=dict(type="list", elements="str", aliases=["esxi_hostnames"]),
-        cluster_name=dict(type="str", aliases=["cluster"]),
-        datacenter=dict(type="str", aliases=["datacenter_name"]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         url=dict(type="str"),
         datastore=dict(type="str", aliases=["datastore_name"]),

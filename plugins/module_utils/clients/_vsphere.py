@@ -702,6 +702,23 @@ class VSphereClient(object):
                 return h
         return None
 
+    def find_targets(self, names=None, cluster=None, datacenter=None):
+        """``find_hosts`` for a module's target options (``esxi_hostname``, ``cluster_name``, ``datacenter``).
+
+        Through vCenter one of them is required, so that a task never acts on every host by accident; no match
+        at all is a ``NotFoundError``."""
+        names = list(names or []) or None
+        if self.is_vcenter and not (names or cluster or datacenter):
+            raise InputError("connected to vCenter: name the target hosts with esxi_hostname, cluster_name or "
+                             "datacenter (a task never acts on every host of a vCenter by default)",
+                             host=self.endpoint)
+        hosts = self.find_hosts(names=names, cluster=cluster, datacenter=datacenter)
+        if not hosts:
+            raise NotFoundError("no host matches (esxi_hostname=%s, cluster_name=%s, datacenter=%s)"
+                                % (", ".join(names or []) or "-", cluster or "-", datacenter or "-"),
+                                host=self.endpoint)
+        return hosts
+
     def find_hosts(self, names=None, cluster=None, datacenter=None):
         """Hosts to work on, sorted by name.
 

@@ -66,10 +66,11 @@ class Depots(object):
 def params(sim, depot, **kw):
     """Module options for _patching.run_scan/run_deploy (the defaults of the modules' argument specs)."""
     from ansible_collections.fleetpatch.esxi.plugins.module_utils import _patching
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import target_argument_spec
     p = dict(hostname=sim.host, username=sim.user, password=sim.password, port=sim.port, validate_certs=True,
              depot=depot, product_line=None, version=None, depot_validate_certs=True, proxy=None, cache_dir=None,
              timeout=30)
-    for spec in (_patching.target_options(), _patching.scan_options(), _patching.selection_options(),
+    for spec in (target_argument_spec(), _patching.scan_options(), _patching.selection_options(),
                  _patching.deploy_options()):
         for k, v in spec.items():
             p[k] = v.get("default")
