@@ -7,7 +7,7 @@ VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 COLL_LINK := $(ROOT)/.collections/ansible_collections/fleetpatch/esxi
-APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev golang-github-google-uuid-dev
+APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev golang-github-google-uuid-dev chromium fonts-dejavu-core
 GOENV := GOPATH=/usr/share/gocode GO111MODULE=off GOPROXY=off GOFLAGS= GOCACHE=$(ROOT)/.cache/go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg

@@ -52,3 +52,43 @@ notes:
   - The connection options can be set once for all modules of this collection with
     C(module_defaults) and the group C(group/fleetpatch.esxi.esxi).
 """
+
+    # For modules that do not connect (depot, validation, report modules): the options exist only so that
+    # module_defaults for group/fleetpatch.esxi.esxi, which usually sets them, apply to every module.
+    UNUSED = r"""
+options:
+  hostname:
+    description:
+      - Not used by this module, which does not connect to vCenter Server or ESXi.
+      - Accepted so that C(module_defaults) for C(group/fleetpatch.esxi.esxi) can set the connection options once
+        for every module of the collection.
+      - Where this module has a O(validate_certs) option of its own, it is about the depot's HTTPS certificate, and
+        a group default for C(validate_certs) applies to it as well.
+    type: str
+  username:
+    description:
+      - Not used by this module; see O(hostname).
+    type: str
+    aliases: [user, admin]
+  password:
+    description:
+      - Not used by this module; see O(hostname).
+    type: str
+    aliases: [pass, pwd]
+  port:
+    description:
+      - Not used by this module; see O(hostname).
+    type: int
+  ca_path:
+    description:
+      - Not used by this module; see O(hostname).
+    type: path
+"""
+
+    UNUSED_VALIDATE_CERTS = r"""
+options:
+  validate_certs:
+    description:
+      - Not used by this module, which does not connect to vCenter Server or ESXi; see O(hostname).
+    type: bool
+"""

@@ -31,10 +31,21 @@ def connection_argument_spec():
     )
 
 
-def client_kwargs(params):
-    """The keyword arguments of ``clients._vsphere.VSphereClient`` from a module's ``params``."""
-    return dict(hostname=params["hostname"], username=params["username"], password=params["password"],
-                port=params["port"], validate_certs=params["validate_certs"], ca_path=params.get("ca_path"))
+def unused_connection_argument_spec(with_validate_certs=True):
+    """The connection options for a module that does not connect to vCenter/ESXi (depot, report and validation
+    modules): accepted and ignored, so that ``module_defaults: group/fleetpatch.esxi.esxi`` with connection options
+    works for every module of the action group. Documented by ``fleetpatch.esxi.connection.unused`` (and
+    ``.unused_validate_certs`` where the module has no ``validate_certs`` of its own)."""
+    spec = dict(
+        hostname=dict(type="str"),
+        username=dict(type="str", aliases=["user", "admin"]),
+        password=dict(type="str", aliases=["pass", "pwd"], no_log=True),
+        port=dict(type="int"),
+        ca_path=dict(type="path"),
+    )
+    if with_validate_certs:
+        spec["validate_certs"] = dict(type="bool")
+    return spec
 
 
 def target_argument_spec():

@@ -328,8 +328,7 @@ def check_options(params):
 def connect(params):
     """The default client: one ``VSphereClient`` session from the connection options."""
     from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
-    return VSphereClient(params.get("hostname"), params.get("username"), params.get("password"),
-                         port=params.get("port") or 443, validate_certs=params.get("validate_certs", True))
+    return VSphereClient.from_params(params)
 
 
 def datastore_files(client):

@@ -99,8 +99,7 @@ def _now():
 
 def _connect(params):
     from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
-    return VSphereClient(params["hostname"], params.get("username"), params.get("password"),
-                         port=params.get("port") or 443, validate_certs=params.get("validate_certs", True))
+    return VSphereClient.from_params(params)
 
 
 def _load_depot(params):

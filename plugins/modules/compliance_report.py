@@ -26,6 +26,8 @@ description:
 author:
   - fleetpatch.esxi contributors (@fleetpatch)
 extends_documentation_fragment:
+  - fleetpatch.esxi.connection.unused
+  - fleetpatch.esxi.connection.unused_validate_certs
   - fleetpatch.esxi.attributes
 attributes:
   check_mode:
@@ -297,6 +299,7 @@ generated_at:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import run
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report import compliance_report
@@ -305,6 +308,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._report import com
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            **unused_connection_argument_spec(with_validate_certs=True),
             results=dict(type="raw", required=True),
             dest=dict(type="path", required=True),
             basename=dict(type="str", default="compliance"),

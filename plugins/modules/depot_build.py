@@ -31,6 +31,7 @@ requirements:
   - lxml
   - requests (for online depots)
 extends_documentation_fragment:
+  - fleetpatch.esxi.connection.unused
   - fleetpatch.esxi.depot
   - fleetpatch.esxi.attributes
 attributes:
@@ -190,6 +191,7 @@ depot_warnings:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_build import build_depot
@@ -198,6 +200,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import pro
 
 def main():
     spec = depot_argument_spec()
+    spec.update(unused_connection_argument_spec(with_validate_certs=False))
     spec.update(
         dest=dict(type="path", required=True),
         bulletins=dict(type="list", elements="str"),

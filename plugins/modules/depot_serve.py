@@ -24,6 +24,8 @@ description:
 author:
   - fleetpatch.esxi contributors (@fleetpatch)
 extends_documentation_fragment:
+  - fleetpatch.esxi.connection.unused
+  - fleetpatch.esxi.connection.unused_validate_certs
   - fleetpatch.esxi.attributes
 attributes:
   check_mode:
@@ -49,10 +51,12 @@ options:
         address, V(::) for every IPv6 and IPv4 address (dual stack), or a specific address.
     type: str
     default: 127.0.0.1
-  port:
+  listen_port:
     description:
       - The TCP port. V(0) picks a free port, which the task returns. A server already running on any port is
         then kept.
+      - Named C(listen_port) rather than C(port) because C(port) is the vCenter/ESXi port that C(module_defaults)
+        for C(group/fleetpatch.esxi.esxi) usually sets.
     type: int
     default: 8080
   url_host:
@@ -95,7 +99,7 @@ EXAMPLES = r"""
   fleetpatch.esxi.depot_serve:
     path: /srv/depot
     bind: 0.0.0.0
-    port: 8080
+    listen_port: 8080
     url_host: controller.example.com
   register: served
   delegate_to: localhost
@@ -165,6 +169,7 @@ state_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_serve import depot_serve
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import run
@@ -173,10 +178,11 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import run
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            **unused_connection_argument_spec(with_validate_certs=True),
             state=dict(type="str", choices=["started", "stopped"], default="started"),
             path=dict(type="path"),
             bind=dict(type="str", default="127.0.0.1"),
-            port=dict(type="int", default=8080),
+            listen_port=dict(type="int", default=8080),
             url_host=dict(type="str"),
             name=dict(type="str", default="depot"),
             state_dir=dict(type="path"),
@@ -187,7 +193,8 @@ def main():
         required_if=[("state", "started", ["path"])],
         supports_check_mode=True,
     )
-    run(module, lambda: depot_serve(module.params, module.check_mode))
+    params = dict(module.params, port=module.params["listen_port"])
+    run(module, lambda: depot_serve(params, module.check_mode))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ requirements:
   - lxml
   - requests (for HTTP(S) depots)
 extends_documentation_fragment:
+  - fleetpatch.esxi.connection.unused
   - fleetpatch.esxi.depot
   - fleetpatch.esxi.attributes
   - fleetpatch.esxi.attributes.info_module
@@ -414,6 +415,7 @@ depot_warnings:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import (
     depot_argument_spec, depot_params,
@@ -456,7 +458,9 @@ def depot_info(params):
 
 
 def main():
-    module = AnsibleModule(argument_spec=depot_argument_spec(), supports_check_mode=True)
+    spec = depot_argument_spec()
+    spec.update(unused_connection_argument_spec(with_validate_certs=False))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     protect_secrets(module, urls=[module.params["depot"], module.params.get("proxy")])
     run(module, lambda: depot_info(module.params))
 

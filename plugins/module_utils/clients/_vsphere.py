@@ -356,6 +356,14 @@ class VSphereClient(object):
     it ``$REQUESTS_CA_BUNDLE``/``$SSL_CERT_FILE`` or the system store are used.
     """
 
+    @classmethod
+    def from_params(cls, params):
+        """A client from a module's connection options (``hostname``, ``username``, ``password``, ``port``,
+        ``validate_certs``, ``ca_path``: see ``_argspec.connection_argument_spec``)."""
+        return cls(params.get("hostname"), params.get("username"), params.get("password"),
+                   port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
+                   ca_path=params.get("ca_path"))
+
     def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
                  timeout=DEFAULT_TIMEOUT, long_timeout=DEFAULT_LONG_TIMEOUT, connect=True):
         require_pyvmomi()
