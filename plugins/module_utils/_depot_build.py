@@ -35,6 +35,7 @@ import tempfile
 import zipfile
 from xml.sax.saxutils import escape
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import depot_params
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import (
     MAX_METADATA_ZIP, SafeZip, is_url, load_depot)
@@ -296,15 +297,7 @@ class _Builder(object):
     def _atomic_write(self, rel, data):
         path = self._path(rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            _unlink(tmp)
-            raise
+        write_atomic(path, data, mode=0o644, prefix=".part-")
 
     def write_if_changed(self, rel, data):
         path = self._path(rel)

@@ -20,9 +20,9 @@ from __future__ import annotations
 import gc
 import json
 import os
-import tempfile
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_parse as _p
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import (
     Bulletin, Checksum, Component, Depot, ImageProfile, Payload, Vib,
 )
@@ -341,16 +341,6 @@ class DepotCache(object):
         try:
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
             data = json.dumps(_encode(depot), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, self._path(digest))
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomic(self._path(digest), data, mode=0o600, prefix=".tmp-")
         except OSError:
             pass   # an unwritable cache is not an error

@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import FleetpatchError, InputError
 
 STATE_FORMAT = 1
@@ -330,10 +331,7 @@ def start(params, check_mode=False):
         "expires_at": (now + datetime.timedelta(seconds=lifetime)).isoformat() if lifetime else None,
         "script": paths["script"], "state_file": paths["state"],
     }
-    tmp = paths["state"] + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(st, f, indent=1, sort_keys=True)
-    os.replace(tmp, paths["state"])
+    write_atomic(paths["state"], json.dumps(st, indent=1, sort_keys=True), mode=0o600)
     if not _answers(_connect_host(bind), real_port, timeout=5):
         _terminate(st)
         _clean(paths)

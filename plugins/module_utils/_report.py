@@ -25,9 +25,9 @@ import html
 import json
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
 
 REPORT_FORMAT = 1
@@ -801,19 +801,7 @@ def report_paths(dest, basename="compliance", formats=FORMATS):
 
 
 def _write_atomic(path, text, mode):
-    d = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".%s." % os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text, mode=mode)
 
 
 def write_reports(report, dest, formats=FORMATS, basename="compliance", mode=0o644, check_mode=False):

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
 
 RECORD_VERSION = 1
@@ -47,19 +47,7 @@ def write(directory, key, data):
             os.makedirs(folder, mode=0o700)
         payload = dict(data)
         payload["record_version"] = RECORD_VERSION
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % key, suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(payload, fh, indent=1, sort_keys=True)
-                fh.write("\n")
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(path, json.dumps(payload, indent=1, sort_keys=True) + "\n", mode=0o600)
     except OSError as e:
         raise InputError("cannot write the scan record: %s" % (e.strerror or e), source=path)
     return path
