@@ -3,7 +3,8 @@ package main
 // HTTP front handler in front of vcsim's mux:
 //   - /_sim/... control API (control.go), always reachable, HTTP basic auth;
 //   - ESX mode host outage: every other connection is dropped (TCP close), like a rebooting ESXi;
-//   - `_this type="HostSystem"` rewrite to HostSystemExt for the methods in extMethods;
+//   - `_this type="HostSystem"` rewrite to HostSystemExt for the methods in extMethods, and
+//     `type="EventManager"` to EventManagerExt for LogUserEvent, CreateCollectorForEvents, QueryEvents;
 //   - session cookie bookkeeping so an ESXi reboot invalidates sessions (NotAuthenticated after);
 //   - /folder (datastore file access) requires a live session cookie or basic auth.
 
@@ -34,7 +35,8 @@ var hostMethodRe, eventMethodRe *regexp.Regexp
 
 func init() {
 	hostMethodRe = regexp.MustCompile(`(<(?:` + strings.Join(extMethods, "|") + `)\b[^>]*>\s*<_this\b[^>]*type=")HostSystem(")`)
-	eventMethodRe = regexp.MustCompile(`(<LogUserEvent\b[^>]*>\s*<_this\b[^>]*type=")EventManager(")`)
+	// EventManager methods served by EventManagerExt (events.go)
+	eventMethodRe = regexp.MustCompile(`(<(?:LogUserEvent|CreateCollectorForEvents|QueryEvents)\b[^>]*>\s*<_this\b[^>]*type=")EventManager(")`)
 }
 
 func (f *frontHandler) setDown(d bool) {

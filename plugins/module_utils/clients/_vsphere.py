@@ -52,6 +52,9 @@ RELATION_MAP = {"equals": "=", "lessThan": "<<", "lessThanEqual": "<=", "greater
                 "greaterThan": ">>"}
 _API_ACCEPTANCE = {v: k for k, v in ACCEPTANCE_API_NAMES.items()}
 API_VIB_TYPES = {"tools": "locker"}     # SoftwarePackage.type enum (bootbank|tools|meta) -> VIB type
+EVENTS_MAX = 1000             # host_events: most events returned (EventFilterSpec.maxCount limit)
+EVENTS_MAX_DEFAULT = 100
+EVENTS_PAGE = 100             # ReadNextEvents page size
 
 
 # ==== pure helpers ================================================================================
@@ -1234,6 +1237,58 @@ class VSphereClient(object):
         self._call(host, "log an event", em.LogUserEvent, entity=host._mo, msg=redact(message, self.secrets))
         return True
 
+    def host_events(self, host, since=None, event_types=None, max_count=EVENTS_MAX_DEFAULT):
+        """The newest ``max_count`` (1..1000) events of the host (filter: entity = the host, recursion self), oldest
+        first: [{key, type, message, full_message, created_time (ISO), user}]. ``message`` is the text a user event
+        was logged with (``GeneralEvent.message``), else the full formatted message. ``since``: datetime (naive =
+        UTC) or ISO 8601 string, inclusive; ``event_types``: event type names (``GeneralUserEvent``; base types
+        such as ``HostEvent`` too).
+
+        Reads through an EventHistoryCollector (QueryEvents is not implemented on a standalone ESXi host), which is
+        destroyed afterwards. ``since`` is also applied here, so servers that ignore the time filter give the same
+        answer."""
+        host = self.host(host)
+        self._ensure()
+        if isinstance(max_count, bool) or not isinstance(max_count, int) or not 1 <= max_count <= EVENTS_MAX:
+            raise InputError("max_count must be an integer from 1 to %d, got %r" % (EVENTS_MAX, max_count))
+        begin = _as_utc(since)
+        if since is not None and begin is None:
+            raise InputError("since must be a datetime or an ISO 8601 date and time, got %r" % (since,))
+        if isinstance(event_types, str):
+            event_types = [event_types]
+        spec = vim.event.EventFilterSpec(
+            entity=vim.event.EventFilterSpec.ByEntity(entity=host._mo, recursion="self"),
+            disableFullMessage=False, eventTypeId=list(event_types or []))
+        if begin is not None:
+            spec.time = vim.event.EventFilterSpec.ByTime(beginTime=begin)
+        em = self._content.eventManager
+        collector = self._call(host, "read the host's events", em.CreateCollectorForEvents, filter=spec)
+        events = []
+        try:
+            self._call(host, "read the host's events", collector.RewindCollector)
+            while True:
+                page = self._call(host, "read the host's events", collector.ReadNextEvents, maxCount=EVENTS_PAGE)
+                if not page:
+                    break
+                events.extend(page)
+                del events[:-max_count]          # keep only the newest max_count (pages come oldest first)
+        finally:
+            try:
+                collector.DestroyCollector()
+            except Exception:                    # the session may be gone; the server drops it with the session
+                pass
+        out = []
+        for ev in sorted(events, key=lambda e: e.key):      # keys grow with time on a server
+            created = _as_utc(ev.createdTime)
+            if begin is not None and created is not None and created < begin:
+                continue
+            msg = getattr(ev, "message", None)
+            full = getattr(ev, "fullFormattedMessage", None)
+            out.append({"key": ev.key, "type": getattr(ev, "_wsdlName", None) or type(ev).__name__.split(".")[-1],
+                        "message": msg if isinstance(msg, str) else full, "full_message": full,
+                        "created_time": iso(created), "user": ev.userName or None})
+        return out[-max_count:]
+
     # ---- datastores ----------------------------------------------------------------------------------
     def find_datastore(self, name, host=None):
         """Datastore ``name`` (of ``host`` when given): {name, moid, url, uuid, type, capacity, free_space,
@@ -1297,6 +1352,17 @@ class VSphereClient(object):
     def _mo(self, vim_type, moid):
         self._ensure()
         return vim_type(moid, self._stub)
+
+
+def _as_utc(value):
+    """datetime (naive = UTC) or ISO 8601 string -> aware UTC datetime; None (also for bad input) otherwise."""
+    if isinstance(value, str):
+        value = _parse_iso(value)
+    if not isinstance(value, datetime.datetime):
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
 
 
 def _parse_iso(text):

@@ -67,8 +67,9 @@ def test_firewall_ruleset_set_and_restore(client, host):
 
 
 def test_log_user_event(client, host):
-    assert client.log_user_event(host, "fleetpatch.esxi: deploy started on %s" % host.name) is True
-    # (vcsim 0.24.2 exposes neither latestEvent nor a filtered QueryEvents, so the event is not read back)
+    text = "fleetpatch.esxi: deploy started on %s" % host.name
+    assert client.log_user_event(host, text) is True
+    assert client.host_events(host, event_types=["GeneralUserEvent"], max_count=1)[0]["message"] == text
     ghost = Host(client, "ghost.sim.local", "host-999999")
     with pytest.raises(NotFoundError) as ei:
         client.log_user_event(ghost, "x")

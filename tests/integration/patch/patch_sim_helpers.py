@@ -104,3 +104,21 @@ def run_playbook(tmp_path, playbook, sim, extra, timeout=420):
 
 def missing_ids(host_result):
     return [e["id"] for e in host_result["missing"]]
+
+
+def reported_events(results):
+    """{host name: [event messages]} the deploy results report (``hosts[].events``), over every result."""
+    out = {}
+    for r in results.values() if isinstance(results, dict) else results:
+        for h in (r.get("hosts") or []) if isinstance(r, dict) else []:
+            for e in h.get("events") or []:
+                out.setdefault(h["name"], []).append(e["message"])
+    return out
+
+
+def logged_events(sim, host, since=None):
+    """The user events of ``host`` read back from the simulator through the client layer
+    (VSphereClient.host_events: EventHistoryCollector), oldest first."""
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
+    with VSphereClient(sim.host, sim.user, sim.password, port=sim.port, ca_path=sim.ca_file, timeout=10) as c:
+        return c.host_events(c.host(host), since=since, event_types=["GeneralUserEvent"], max_count=1000)

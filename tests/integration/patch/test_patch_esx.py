@@ -14,7 +14,8 @@ import pytest
 
 from tests.simulator.fixtures import _Handler, _Server
 
-from patch_sim_helpers import B_80U2, B_80U3_7, EXPECTED_MISSING, V_80U2, V_80U3_7, Simulator, missing_ids, run_playbook
+from patch_sim_helpers import (B_80U2, B_80U3_7, EXPECTED_MISSING, V_80U2, V_80U3_7, Simulator, logged_events,
+                               missing_ids, reported_events, run_playbook)
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow]
 
@@ -106,3 +107,19 @@ def test_dependency_update_added_and_host_reboots_into_803(run, esx):
     assert stale["failed"] is True and stale["error_kind"] == "precheck" and "other depot metadata" in stale["msg"]
     after = ok(results["scan_after"])
     assert after["compliant"] is True and after["hosts"][0]["version"] == "8.0.3"
+
+
+def test_deploys_post_start_and_end_events_on_the_host(run, esx):
+    """Each deploy that changed the host left a start and an end user event on it, also across its reboots (the
+    end event is posted on the new session after the host came back)."""
+    reported = reported_events(run[0])
+    assert list(reported) == [HOST]
+    evs = logged_events(esx, HOST)
+    msgs = [e["message"] for e in evs]
+    assert sorted(msgs) == sorted(reported[HOST]) and all(e["user"] == esx.user for e in evs)
+    assert [m.split(" ")[2] for m in msgs] == ["started", "finished"] * (len(msgs) // 2) and len(msgs) >= 4
+    u2 = [e["message"] for e in ok(run[0]["deploy_u2"])["hosts"][0]["events"]]
+    assert u2 == msgs[msgs.index(u2[0]):msgs.index(u2[0]) + 2]
+    assert u2[0].startswith("fleetpatch.esxi: deploy started on %s: install 1 VIB(s)" % HOST)
+    assert B_80U2 in u2[0] and "method esxcli" in u2[0]
+    assert u2[1] == "fleetpatch.esxi: deploy finished on %s: changed, rebooted" % HOST

@@ -7,6 +7,7 @@ directly (what the module runs); one failure also goes through ansible-playbook.
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
@@ -16,7 +17,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
     DepotFetchError, FleetpatchError, PrecheckError, RebootTimeoutError, TaskFailedError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import failure_result
 
-from patch_sim_helpers import B_80U2, V_80U2, Simulator, params, run_playbook
+from patch_sim_helpers import B_80U2, V_80U2, Simulator, logged_events, params, run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow]
 
@@ -97,6 +98,7 @@ def test_host_cannot_reach_the_depot(mode, vc, esx, depots, sim_ca):
 def test_install_task_error_exits_maintenance_mode_on_request(mode, vc, esx, depots, sim_ca):
     sim, host = target(mode, vc, esx, "f-task")
     sim_ca(sim)
+    t0 = datetime.datetime.now(datetime.timezone.utc)
     sim._control("POST", "/_sim/fault", {"host": host, "fault": "task_error", "params": {
         "method": "InstallV2", "type": "PlatformConfigFault", "text": "Simulated esxupdate failure"}})
     try:
@@ -115,6 +117,15 @@ def test_install_task_error_exits_maintenance_mode_on_request(mode, vc, esx, dep
     st = sim.state(host)
     assert st["maintenance"] is False and V_80U2 not in (st["pending_vibs"] or st["current_vibs"])
     assert st["http_client_enabled"] is False          # firewall restored after the failure
+    # the host's user events: the start, then an end event that says the deploy failed and why
+    reported = [e["message"] for e in res["hosts"][0]["events"]]
+    msgs = [e["message"] for e in logged_events(sim, host, since=t0)]
+    assert msgs == reported and all(e["logged"] for e in res["hosts"][0]["events"])
+    assert msgs[0].startswith("fleetpatch.esxi: deploy started on %s: install 1 VIB(s); bulletins %s" % (host, B_80U2))
+    assert msgs[1].startswith("fleetpatch.esxi: deploy FAILED on %s: " % host) and len(msgs) == 2
+    assert "install patches failed" in msgs[1] and "Simulated esxupdate failure" in msgs[1]
+    if mode == "vc":                                   # on that host only
+        assert logged_events(sim, "f-depot", since=t0) == []
 
 
 def test_disconnect_in_the_middle_of_the_install(mode, vc, esx, depots, sim_ca):

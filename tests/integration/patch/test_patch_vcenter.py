@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from patch_sim_helpers import (B_703, B_80U2, B_80U3_7, EXPECTED_MISSING, V_703, V_80U2, V_80U3_7, Simulator, missing_ids,
-                      run_playbook)
+from patch_sim_helpers import (B_703, B_80U2, B_80U3_7, EXPECTED_MISSING, V_703, V_80U2, V_80U3_7, Simulator,
+                               logged_events, missing_ids, reported_events, run_playbook)
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow]
 
@@ -103,6 +103,24 @@ def test_deploy_installs_reboots_rescans_and_second_run_changes_nothing(run, vc)
     assert again["changed"] is False and again["plan"]["changed"] is False
     assert again["plan"]["skip"][0]["reason"] == "installed"
     assert again["hosts"][0]["steps"] == [] and again["hosts"][0]["compliant"] is True
+
+
+def test_deploys_post_start_and_end_events_on_their_hosts(run, vc):
+    """What the deploy results report as logged events is what vCenter has, on the deployed host, in pairs."""
+    reported = reported_events(run[0])
+    assert sorted(reported) == ["h67", "h70", "h80", "h80p", "h80s"]
+    for name in sorted(IMAGES) + ["h80p", "h80s"]:
+        evs = logged_events(vc, name)
+        msgs = [e["message"] for e in evs]
+        assert sorted(msgs) == sorted(reported[name]), name
+        assert all(e["user"] == vc.user for e in evs)
+        assert all(m.startswith("fleetpatch.esxi: deploy ") and " on %s: " % name in m for m in msgs), msgs
+        kinds = [m.split(" ")[2] for m in msgs]
+        assert kinds == ["started", "finished"] * (len(kinds) // 2) and kinds, (name, msgs)
+    h80 = [e["message"] for e in logged_events(vc, "h80")]
+    assert h80 == [e["message"] for e in ok(run[0]["deploy_h80"])["hosts"][0]["events"]]
+    assert h80[0].startswith("fleetpatch.esxi: deploy started on h80: ") and B_80U2 in h80[0]
+    assert h80[1] == "fleetpatch.esxi: deploy finished on h80: changed, rebooted"
 
 
 def test_not_applicable_bulletin_is_refused(run):
