@@ -92,8 +92,10 @@ func main() {
 	// OBSERVED (vcsim): credentials are enforced once Service.Listen.User is set; wrong ones give InvalidLogin
 	model.Service.Listen = &url.URL{Host: *addr, User: url.UserPassword(cfg.User, cfg.Password)}
 	model.Service.TLS = tlsCfg
+	// vCenter mode: also the vAPI REST endpoints (tagging), on the same listener (vapi.go)
+	model.Service.RegisterEndpoints = !cfg.ESX
 	s := model.Service.NewServer()
-	front.inner = s.Config.Handler
+	front.inner = newVapiGuard(s.Config.Handler)
 	s.Config.Handler = front
 
 	u := *s.URL
