@@ -68,15 +68,25 @@ def run(module, fn, partial=None, **extra):
     try:
         result = fn()
     except FleetpatchError as e:
-        module.fail_json(**failure_result(e, partial=partial, extra=extra))
+        module.fail_json(**_warned(module, failure_result(e, partial=partial, extra=extra)))
     except Exception as e:  # pylint: disable=broad-except
         failed = _merge(extra, partial)
         failed["msg"] = "Unexpected error: %s" % _scrub(module, to_native(e))
         failed["exception"] = _scrub(module, traceback.format_exc())
-        module.fail_json(**failed)
+        module.fail_json(**_warned(module, failed))
     out = dict(result or {})
     out.setdefault("changed", False)
-    module.exit_json(**out)
+    module.exit_json(**_warned(module, out))
+
+
+def _warned(module, result):
+    """Report a top-level ``warnings`` list of the library code through ``module.warn()`` (passing ``warnings``
+    to ``exit_json``/``fail_json`` is deprecated in ansible-core 2.19) and return the result without it."""
+    warnings = result.pop("warnings", None) or []
+    for text in warnings if isinstance(warnings, (list, tuple)) else [warnings]:
+        if text:
+            module.warn(str(text))
+    return result
 
 
 def failure_result(error, partial=None, extra=None):

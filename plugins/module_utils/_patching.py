@@ -69,7 +69,7 @@ def scan_options():
     return dict(
         engine=dict(type="str", default="auto", choices=list(ENGINES)),
         depot_url=dict(type="list", elements="str"),
-        manage_firewall=dict(type="bool", default=False),
+        manage_firewall=dict(type="bool", default=True),
         scan_record_dir=dict(type="path"),
     )
 
@@ -174,7 +174,7 @@ class _Run(object):
             enabled = None
         if enabled is False:
             self.warn("host %s: the %s firewall ruleset is disabled, so the host may not reach the depot; set "
-                      "manage_firewall: true to open it for the operation" % (host.name, RULESET))
+                      "manage_firewall: true (the default) to open it for the operation" % (host.name, RULESET))
         yield False
 
     # ---- scanning ----------------------------------------------------------------------------------------

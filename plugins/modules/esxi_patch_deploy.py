@@ -151,8 +151,10 @@ options:
     description:
       - Open the host's C(httpClient) firewall ruleset while the host downloads (scan, dry runs, installs) and
         restore its previous state afterwards, also when the deploy fails.
+      - ESXi ships with the ruleset closed, so downloads from a depot need it open. Set V(false) where the ruleset
+        is managed elsewhere; a host whose ruleset is closed is then reported in a warning and its downloads fail.
     type: bool
-    default: false
+    default: true
   scan_record_dir:
     description:
       - Folder of the scan records (see M(fleetpatch.esxi.esxi_patch_scan)). A deploy writes the records of its

@@ -14,8 +14,8 @@ description:
     V(installed), V(missing), V(superseded) and V(not_applicable), each with the reason.
   - Targets one host, a list of hosts, or every host of a cluster or datacenter, through vCenter or on an ESXi
     host directly. One connection serves all of them.
-  - Read-only; nothing on the hosts is changed (with O(manage_firewall=true) the host's C(httpClient) firewall
-    ruleset is opened for the host's download and closed again).
+  - Read-only; nothing on the hosts is changed (for a host engine scan, O(manage_firewall) opens the host's
+    C(httpClient) firewall ruleset for the host's download and restores it afterwards).
   - The result of each host is also written to a scan record in O(scan_record_dir), which
     M(fleetpatch.esxi.esxi_patch_deploy) reads.
 author:
@@ -64,9 +64,11 @@ options:
     description:
       - Open the host's C(httpClient) firewall ruleset for the time the host downloads from the depot (host engine
         scans) and restore its previous state afterwards, also when the scan fails.
-      - Without it, a host whose ruleset is closed is reported in a warning and its download may fail.
+      - ESXi ships with the ruleset closed, so a host engine scan needs it open. Set V(false) where the ruleset is
+        managed elsewhere; a host whose ruleset is closed is then reported in a warning and its download may fail.
+      - The controller engine does not need it (the host downloads nothing).
     type: bool
-    default: false
+    default: true
   scan_record_dir:
     description:
       - Folder on the machine running the module (usually the controller) where each host's scan result is written

@@ -148,3 +148,19 @@ def test_failure_result_plain_error():
     r = _module.failure_result(DepotFetchError("HTTP 404", source="https://depot.example.com/index.xml"))
     assert r == {"changed": False, "error_kind": "depot_fetch", "source": "https://depot.example.com/index.xml",
                  "msg": "https://depot.example.com/index.xml: HTTP 404"}
+
+
+def test_library_warnings_go_through_module_warn_not_exit_json(monkeypatch):
+    module = make_module(monkeypatch, {"hostname": "vc", "username": "u", "password": "p"})
+    seen = []
+    monkeypatch.setattr(module, "warn", seen.append)
+    with pytest.raises(Exited) as ok:
+        _module.run(module, lambda: {"changed": True, "warnings": ["host a: httpClient closed"]})
+    assert "warnings" not in ok.value.result and seen == ["host a: httpClient closed"]
+
+    def boom():
+        raise TaskFailedError("install failed", host="esx1", partial={"warnings": ["slow task"], "steps": []})
+    with pytest.raises(Exited) as failed:
+        _module.run(module, boom)
+    assert failed.value.failed and "warnings" not in failed.value.result
+    assert failed.value.result["steps"] == [] and seen[-1] == "slow task"
