@@ -43,7 +43,7 @@ _RELATION_CACHE = {}
 _PROVIDE_CACHE = {}
 _DATE_CACHE = {}
 _ACCEPT_CACHE = {}
-_TAG_CACHE = {}
+_TAGS_CACHE = {}      # raw texts of a <software-tags> list -> tags
 _MAX_SHARED = 200000
 
 _DATE_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -186,33 +186,24 @@ def _platforms(els):
 
 
 def _constraints(el, source):
-    if el is None or not len(el):
+    if el is None:
         return ()
-    out = []
-    cache = _RELATION_CACHE
-    for c in el:
-        get = c.get
-        key = (get("name"), get("relation") or None, get("version") or None)
-        r = cache.get(key)
-        if r is None:
-            r = relation(key[0], key[1], key[2], source)
-        out.append(r)
-    return tuple(out)
+    # bytes attribute names: lxml uses them as they are (a str is encoded on every call)
+    keys = [(c.get(b"name"), c.get(b"relation") or None, c.get(b"version") or None) for c in el]
+    out = tuple(map(_RELATION_CACHE.get, keys))
+    if not all(out):    # a first sighting (None; a Relation is always true): build them in order, checked
+        out = tuple([relation(k[0], k[1], k[2], source) for k in keys])
+    return out
 
 
 def _provides(el, source):
-    if el is None or not len(el):
+    if el is None:
         return ()
-    out = []
-    cache = _PROVIDE_CACHE
-    for c in el:
-        get = c.get
-        key = (get("name"), get("version") or None)
-        p = cache.get(key)
-        if p is None:
-            p = provide(key[0], key[1], source)
-        out.append(p)
-    return tuple(out)
+    keys = [(c.get(b"name"), c.get(b"version") or None) for c in el]
+    out = tuple(map(_PROVIDE_CACHE.get, keys))
+    if not all(out):    # a first sighting
+        out = tuple([provide(k[0], k[1], source) for k in keys])
+    return out
 
 
 def _checksum(el):
@@ -270,14 +261,13 @@ _new = object.__new__
 
 def _fast_checksum(el):
     """``Checksum`` without the frozen-dataclass ``__init__`` (hot path: ~6 per VIB)."""
-    get = el.get
-    ctype = get("checksum-type")
+    ctype = el.get(b"checksum-type")
     t = el.text
     c = _new(Checksum)
     cd = c.__dict__
     cd["type"] = _intern(ctype) if ctype else ""
     cd["value"] = t.strip() if t else ""
-    cd["verify_process"] = get("verify-process")
+    cd["verify_process"] = el.get(b"verify-process")
     return c
 
 
@@ -296,6 +286,7 @@ _FL_ANY = b"<file-list"
 _FL_SEP = "</file><file>"
 FAST_FILE_LIST_MIN = 8192
 _XML_BAD_BYTES = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32))
+_FL_PLAIN = bytes(c for c in range(256) if c != 0x3c and c not in _XML_BAD_BYTES)   # all but "<" and those
 _ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|amp|lt|gt|quot|apos);")
 _ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
@@ -328,16 +319,34 @@ def split_file_list(data):
     a = data.find(_FL_OPEN)
     if a < 0:
         return None
-    b = data.find(_FL_CLOSE, a)
+    # The close tag is looked for from the end (the list is most of the record, a forward search would scan
+    # it once more). The segment is only accepted when the close tag is the one right after the list: any
+    # earlier "</file-list>" lies inside the segment, and its "<" fails the separator count. Then the first
+    # close tag is tried, as a forward search would have found it.
+    b = data.rfind(_FL_CLOSE)
+    out = _split_at(data, a, b)
+    if out is None and b > a:
+        first = data.find(_FL_CLOSE, a, b)
+        if first >= 0:
+            out = _split_at(data, a, first)
+    return out
+
+
+def _split_at(data, a, b):
+    """``split_file_list`` for the ``<file-list>`` at ``a`` closed at ``b``."""
     if b < 0 or b - a < FAST_FILE_LIST_MIN or data.find(_FL_ANY, 0, a + len(_FL_ANY)) != a or data.find(_FL_ANY, b) >= 0:
         return None
     if b"!" in data and b"<!" in data:      # comments, CDATA, declarations: normal path
         return None
-    inner = data[a + len(_FL_OPEN):b]
-    if not (inner.startswith(b"<file>") and inner.endswith(b"</file>")):
+    start = a + len(_FL_OPEN)
+    if not (data.startswith(b"<file>", start) and data.endswith(b"</file>", start, b)):
         return None
-    body = inner[6:-7]
-    if len(body.translate(None, _XML_BAD_BYTES)) != len(body):
+    if not _utf8_document(data):
+        return None
+    body = data[start + 6:b - 7]
+    # only "<" and the bytes XML forbids survive: none of the latter, and every "<" in a separator
+    marks = body.translate(None, _FL_PLAIN)
+    if marks.count(b"<") != len(marks):
         return None
     try:
         text = body.decode("utf-8")
@@ -345,7 +354,7 @@ def split_file_list(data):
         return None
     parts = text.split(_FL_SEP)
     # every "<" of the body must belong to a separator: then no part holds markup
-    if body.count(b"<") != 2 * (len(parts) - 1) or (b"]" in body and b"]]>" in body):
+    if len(marks) != 2 * (len(parts) - 1) or (b"]" in body and b"]]>" in body):
         return None
     if "&" in text:
         parts = [_unescape(x) for x in parts]
@@ -356,12 +365,25 @@ def split_file_list(data):
     return data[:a] + b"<file-list/>" + data[b + len(_FL_CLOSE):], tuple(parts)
 
 
+_XML_DECL_ENCODING = re.compile(br"<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _utf8_document(data):
+    """True unless an XML declaration names an encoding other than UTF-8 (the fast path decodes UTF-8)."""
+    head = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
+    if not head.startswith(b"<?xml"):
+        return True
+    end = head.find(b"?>")
+    m = _XML_DECL_ENCODING.match(head, 0, end + 2 if end >= 0 else 0)
+    return m is None or m.group(1).lower() in (b"utf-8", b"utf8")
+
+
 def parse_vib_bytes(data, source=None):
     """``parse_vib`` for raw bytes, with the fast path for big file lists."""
     split = split_file_list(data) if len(data) > FAST_FILE_LIST_MIN else None
     if split is None:
-        return parse_vib(parse_xml(data, source, expect="vib"), source)
-    return parse_vib(parse_xml(split[0], source, expect="vib"), source, files=split[1])
+        return _vib(parse_xml(data, source, expect="vib"), source, None)
+    return _vib(parse_xml(split[0], source, expect="vib"), source, split[1])
 
 
 def parse_vib(data, source=None, files=None):
@@ -369,7 +391,11 @@ def parse_vib(data, source=None, files=None):
 
     ``files`` (internal) is the file list already taken out by ``split_file_list``.
     """
-    root = _as_root(data, source, "vib")
+    return _vib(_as_root(data, source, "vib"), source, files)
+
+
+def _vib(root, source, files):
+    """``parse_vib`` of a ``<vib>`` root element."""
     d = {c.tag: c for c in root}
     get = d.get
     el = get("name")
@@ -419,12 +445,11 @@ def parse_vib(data, source=None, files=None):
                     maint = _bool(r, True, "maintenance-mode", source)
                 if not maint:
                     # newer descriptors may say install="true"/remove="true" instead of the text
-                    maint = (r.get("install", "").lower() == "true")
+                    maint = (r.get(b"install", "").lower() == "true")
             elif t == "softwarePlatform":
                 if plats is None:
                     plats = []
-                rg = r.get
-                plats.append(platform(rg("productLineID", ""), rg("version", ""), rg("locale", "")))
+                plats.append(platform(r.get(b"productLineID", ""), r.get(b"version", ""), r.get(b"locale", "")))
             elif t == "hwplatform":
                 hw = hw + (dict(r.attrib),)
         if plats:
@@ -440,22 +465,13 @@ def parse_vib(data, source=None, files=None):
     el = get("checksum")
     checksum = _fast_checksum(el) if el is not None else None
     el = get("urls")
-    urls = tuple([(u.get("key", ""), _text(u)) for u in el]) if el is not None and len(el) else ()
+    urls = tuple([(u.get(b"key", ""), _text(u)) for u in el]) if el is not None and len(el) else ()
     el = get("software-tags")
     if el is not None and len(el):
-        tags = []
-        for t in el:
-            x = t.text
-            if x:
-                y = _TAG_CACHE.get(x)
-                if y is None:
-                    y = x.strip()
-                    y = _intern(y) if y else None
-                    if len(_TAG_CACHE) < _MAX_SHARED:
-                        _TAG_CACHE[x] = y
-                if y:
-                    tags.append(y)
-        tags = tuple(tags)
+        raw = tuple([t.text for t in el])
+        tags = _TAGS_CACHE.get(raw)
+        if tags is None:
+            tags = _tags(raw)
     else:
         tags = ()
     el = get("file-list")
@@ -476,33 +492,31 @@ def parse_vib(data, source=None, files=None):
     if el is not None and len(el):
         out = []
         for p in el:
-            pg = p.get
-            pname = pg("name")
+            pname = p.get(b"name")
             if not pname:
                 raise DepotFormatError("payload without a name", source=source)
-            size = pg("size")
-            usize = pg("uncompressed-size")
+            size = p.get(b"size")
+            usize = p.get(b"uncompressed-size")
+            ptype = p.get(b"type") or ""
             po = _new(Payload)
             pd = po.__dict__
             pd["name"] = pname
-            ptype = pg("type") or ""
             pd["type"] = _SMALL.setdefault(ptype, ptype)
             pd["size"] = int(size) if size and size.isdigit() else _int(size, "payload %s size" % pname, source)
             pd["uncompressed_size"] = None if usize is None else (
                 int(usize) if usize.isdigit() else _int(usize, "payload %s uncompressed-size" % pname, source))
-            pd["compression_option"] = pg("compression-option")
+            pd["compression_option"] = p.get(b"compression-option")
             cks = []
             for c in p:
                 if c.tag != "checksum":
                     continue
-                cg = c.get
-                ctype = cg("checksum-type")
+                ctype = c.get(b"checksum-type")
                 ct = c.text
                 co = _new(Checksum)
                 cd = co.__dict__
                 cd["type"] = _SMALL.setdefault(ctype, ctype) if ctype else ""
                 cd["value"] = ct.strip() if ct else ""
-                cd["verify_process"] = cg("verify-process")
+                cd["verify_process"] = c.get(b"verify-process")
                 cks.append(co)
             pd["checksums"] = tuple(cks)
             out.append(po)
@@ -540,6 +554,20 @@ _VIB_TEXT = ("summary", "description", "release-date", "relative-path", "install
 _FLAG_NAMES = ("live-install-allowed", "live-remove-allowed", "stateless-ready", "overlay", "cimom-restart")
 
 
+def _tags(raw):
+    """The software tags of a VIB from the texts of its ``<tag>`` elements (shared per distinct list)."""
+    tags = []
+    for x in raw:
+        if x:
+            y = x.strip()
+            if y:
+                tags.append(_intern(y))
+    tags = tuple(tags)
+    if len(_TAGS_CACHE) < _MAX_SHARED:
+        _TAGS_CACHE[raw] = tags
+    return tags
+
+
 # ---- bulletin -------------------------------------------------------------------------------------------
 _BULLETIN_TEXT = ("id", "vendor", "summary", "severity", "category", "urgency", "releaseType", "releaseDate",
                   "kbUrl", "description", "contact")
@@ -554,19 +582,21 @@ def _bulletin_from(d, source, vib_ids):
     ns = d.get("componentNameSpec")
     vs = d.get("componentVersionSpec")
     if ns is not None or vs is not None:
-        cname = ns.get("name") if ns is not None else None
-        cver = vs.get("version") if vs is not None else None
+        cname = ns.get(b"name") if ns is not None else None
+        cver = vs.get(b"version") if vs is not None else None
         if not cname or not cver:
             raise DepotFormatError("bulletin %s has an incomplete component spec (name %r, version %r)"
                                    % (bid, cname, cver), source=source)
-        comp = Component(cname, cver, ns.get("uiString"), vs.get("uiString"))
+        comp = _new(Component)      # frozen dataclass: without its __init__ (one per bulletin)
+        cd = comp.__dict__
+        cd["name"] = cname
+        cd["version"] = cver
+        cd["display_name"] = ns.get(b"uiString")
+        cd["display_version"] = vs.get(b"uiString")
     plats = d.get("platforms")
     if plats is not None and len(plats):
-        pl = []
-        for p in plats:
-            g = p.get
-            pl.append(platform(g("productLineID", ""), g("version", ""), g("locale", "")))
-        plats = tuple(pl)
+        plats = tuple([platform(p.get(b"productLineID", ""), p.get(b"version", ""), p.get(b"locale", ""))
+                       for p in plats])
     else:
         plats = ()
     return Bulletin(bid, _intern(vendor), summary, _intern(severity), _intern(category), _intern(urgency),
@@ -597,10 +627,17 @@ def parse_profile(data, source=None):
     if vl is not None:
         for v in vl:
             vid = None
-            for c in v:
-                if c.tag == "vib-id":
-                    vid = _text(c)
-                    break
+            # <vib-id> is the first (usually the only) child: look at that one before iterating
+            c = v[0] if len(v) else None
+            if c is not None and c.tag != "vib-id":
+                c = None
+                for x in v:
+                    if x.tag == "vib-id":
+                        c = x
+                        break
+            if c is not None:
+                vid = c.text
+                vid = vid.strip() if vid else ""
             if not vid:
                 raise DepotFormatError("image profile %s lists a <vib> without <vib-id>" % name, source=source)
             ids.append(vid)

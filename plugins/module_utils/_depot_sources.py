@@ -46,7 +46,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Dep
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._secrets import redact_url
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._vib_archive import VibArchive
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._vibversion import platform_version_matches
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._xml import parse_many, parse_xml
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._xml import parse_xml
 
 # ---- limits --------------------------------------------------------------------------------------------
 MAX_ZIP_MEMBERS = 200000
@@ -378,13 +378,17 @@ def _parse_metadata_files(files, label, folder):
                 depot.descriptor_signatures[vid] = {
                     "descriptor": rel, "orig": rel + ".orig" if rel + ".orig" in sidecars else None,
                     "sig": rel + ".sig" if rel + ".sig" in sidecars else None}
+    # given bytes, parse_bulletin/parse_profile run parse_xml (size limit, root element check) themselves
     parse_bulletin = _p.parse_bulletin
-    for source, root in parse_many([(src % rel, data) for rel, data in groups["bulletins"]], "bulletin"):
-        b = parse_bulletin(root, source)
-        depot.bulletins[b.id] = b
-    for source, root in parse_many([(src % rel, data) for rel, data in groups["profiles"]], "imageprofile"):
-        pr = _p.parse_profile(root, source)
-        depot.profiles[pr.name] = pr
+    bulletins = depot.bulletins
+    for rel, data in groups["bulletins"]:
+        b = parse_bulletin(data, src % rel)
+        bulletins[b.id] = b
+    parse_profile = _p.parse_profile
+    profiles = depot.profiles
+    for rel, data in groups["profiles"]:
+        pr = parse_profile(data, src % rel)
+        profiles[pr.name] = pr
     for key, target in (("baseimages", depot.base_images), ("addons", depot.addons)):
         for rel, data in groups[key]:
             value = _p.parse_generic(data, src % rel)

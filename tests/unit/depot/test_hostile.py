@@ -480,3 +480,13 @@ def test_vib_open_raw_is_the_whole_file():
         with va.open_raw() as f:
             assert hashlib.sha256(f.read()).hexdigest() == hashlib.sha256(data).hexdigest()
         assert va.descriptor_bytes.startswith(b"<vib")      # still usable after the raw stream was closed
+
+
+def test_file_list_fast_path_respects_declared_encoding():
+    """The large-file-list fast path must not decode as UTF-8 a document that declares another encoding:
+    the values must be what lxml gives (here latin-1 bytes c3 a9 are two characters)."""
+    fl = "".join("<file>usr/lib/f%04d\xc3\xa9</file>" % i for i in range(600)).encode("latin-1")
+    doc = (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<vib><type>bootbank</type><name>n</name><version>1</version>'
+           b'<vendor>v</vendor><acceptance-level>community</acceptance-level><file-list>' + fl + b'</file-list></vib>')
+    assert P.split_file_list(doc) is None
+    assert P.parse_vib_bytes(doc, "x").files[0] == "usr/lib/f0000\xc3\xa9"
