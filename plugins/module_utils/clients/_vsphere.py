@@ -833,11 +833,15 @@ class VSphereClient(object):
                              collector=self._content.propertyCollector)
 
     # ---- PatchManager ------------------------------------------------------------------------------
+    def _config_manager(self, host, attr, what):
+        """``host.configManager.<attr>``, or a clear error when the host has none."""
+        mgr = self._call(host, "find the " + what, lambda: getattr(host._mo.configManager, attr))
+        if mgr is None:
+            raise VSphereError("the host has no " + what, host=host.label)
+        return mgr
+
     def _patch_manager(self, host):
-        pm = self._call(host, "find the patch manager", lambda: host._mo.configManager.patchManager)
-        if pm is None:
-            raise VSphereError("the host has no patch manager", host=host.label)
-        return pm
+        return self._config_manager(host, "patchManager", "patch manager")
 
     @staticmethod
     def _patch_spec(cmd_options=None, proxy=None, proxy_port=None, proxy_user=None, proxy_password=None):
@@ -926,10 +930,7 @@ class VSphereClient(object):
 
     # ---- ImageConfigManager --------------------------------------------------------------------------
     def _image_manager(self, host):
-        icm = self._call(host, "find the image config manager", lambda: host._mo.configManager.imageConfigManager)
-        if icm is None:
-            raise VSphereError("the host has no image config manager", host=host.label)
-        return icm
+        return self._config_manager(host, "imageConfigManager", "image config manager")
 
     def acceptance_get(self, host):
         """Host acceptance level, normalized: certified | accepted | partner | community."""
@@ -1180,10 +1181,7 @@ class VSphereClient(object):
 
     # ---- firewall ----------------------------------------------------------------------------------
     def _firewall(self, host):
-        fw = self._call(host, "find the firewall system", lambda: host._mo.configManager.firewallSystem)
-        if fw is None:
-            raise VSphereError("the host has no firewall system", host=host.label)
-        return fw
+        return self._config_manager(host, "firewallSystem", "firewall system")
 
     def firewall_rulesets(self, host):
         """{ruleset key: enabled} of the host firewall."""
