@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import hashlib
 import re
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._fileutil import write_atomic
@@ -30,8 +31,11 @@ def host_key(name, endpoint=None, via_vcenter=True):
     key = str(name or "host")
     if not via_vcenter and endpoint:
         key = "%s@%s" % (key, endpoint)
-    key = _UNSAFE.sub("_", key).strip("._") or "host"
-    return key[:200]
+    safe = _UNSAFE.sub("_", key).strip("._") or "host"
+    if safe != key:
+        # sanitising is lossy (fd00::1:0 and fd00:1::0 would both give fd00_1_0): keep keys distinct
+        safe = "%s_%s" % (safe[:180], hashlib.sha256(key.encode("utf-8")).hexdigest()[:10])
+    return safe[:200]
 
 
 def record_path(directory, key):

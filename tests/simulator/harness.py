@@ -163,10 +163,11 @@ class Simulator(object):
     host = "127.0.0.1"
 
     def __init__(self, mode="esx", topology=None, user="root", password="Sim-Passw0rd!", reboot_down=2.0,
-                 task_delay=0.0, download_timeout=10.0, enforce_firewall=True, verbose=False):
+                 task_delay=0.0, download_timeout=10.0, enforce_firewall=True, verbose=False, listen_host="127.0.0.1"):
         if mode not in ("esx", "vc"):
             raise ValueError("mode must be 'esx' or 'vc'")
         self.mode = mode
+        self.host = listen_host      # "127.0.0.1", or "::1" to test IPv6 host names
         self.topology = topology
         self.user = user
         self.password = password
@@ -189,7 +190,7 @@ class Simulator(object):
             return self
         binary = os.environ.get("ESXISIM_BINARY") or build()
         self._tmp = tempfile.mkdtemp(prefix="esxisim-")
-        tls = generate_tls(self._tmp)
+        tls = generate_tls(self._tmp, hostnames=(self.host, "127.0.0.1", "::1", "localhost"))
         self.ca_file = tls["ca"]
         topo = self.topology
         if topo is None:
@@ -200,7 +201,7 @@ class Simulator(object):
                 json.dump(topo, f)
         else:
             topo_path = os.path.abspath(str(topo))
-        cmd = [binary, "-mode", self.mode, "-l", "127.0.0.1:0", "-topology", topo_path,
+        cmd = [binary, "-mode", self.mode, "-l", "%s:0" % self._netloc_host(), "-topology", topo_path,
                "-cert", tls["cert"], "-key", tls["key"], "-user", self.user, "-password", self.password,
                "-reboot-down", "%dms" % int(self.reboot_down * 1000),
                "-task-delay", "%dms" % int(self.task_delay * 1000),
@@ -218,7 +219,7 @@ class Simulator(object):
         line = self._read_ready(deadline)
         self.ready_info = json.loads(line.split(" ", 1)[1])
         self.port = int(self.ready_info["port"])
-        self.url = "https://%s:%d/sdk" % (self.host, self.port)
+        self.url = "https://%s:%d/sdk" % (self._netloc_host(), self.port)
         threading.Thread(target=self._drain, daemon=True).start()
         self._wait_soap(deadline)
         return self
@@ -254,6 +255,9 @@ class Simulator(object):
                 return f.read()[-4000:]
         except Exception:
             return ""
+
+    def _netloc_host(self):
+        return "[%s]" % self.host if ":" in self.host else self.host
 
     def ssl_context(self):
         return ssl.create_default_context(cafile=self.ca_file)
@@ -315,7 +319,8 @@ class Simulator(object):
         if self.proc is None:
             raise SimulatorError("simulator is not running")
         data = json.dumps(payload).encode() if payload is not None else None
-        req = urllib.request.Request("https://%s:%d%s" % (self.host, self.port, path), data=data, method=method)
+        req = urllib.request.Request("https://%s:%d%s" % (self._netloc_host(), self.port, path), data=data,
+                                     method=method)
         token = base64.b64encode(("%s:%s" % (self.user, self.password)).encode()).decode()
         req.add_header("Authorization", "Basic " + token)
         if data is not None:

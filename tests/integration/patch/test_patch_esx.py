@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, fleetpatch.esxi contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """esxi_patch_scan / esxi_patch_deploy on a simulated standalone ESXi 8.0U2 host, driven by ansible-playbook
-(playbooks/esx_main.yml): an air-gapped depot (a folder on the controller, fetched by the host from depot_url),
+(playbooks/esx_main.yml), connected by an IPv6 literal (``::1``): an air-gapped depot (a folder on the controller, fetched by the host from depot_url),
 esxcli and patch manager installs, an automatically added ESXi update, scan records, secrets in depot URLs."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import threading
 
 import pytest
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils import _scan_record
 from tests.simulator.fixtures import _Handler, _Server
 
 from patch_sim_helpers import (B_80U2, B_80U3_7, EXPECTED_MISSING, V_80U2, V_80U3_7, Simulator, logged_events,
@@ -25,7 +26,8 @@ SECRET = "Tok3nS3cretValue"
 
 @pytest.fixture(scope="module")
 def esx():
-    sim = Simulator(mode="esx", reboot_down=0.5).start()
+    # on the IPv6 loopback: every playbook of this module connects with `hostname: "::1"` (an IPv6 literal)
+    sim = Simulator(mode="esx", reboot_down=0.5, listen_host="::1").start()
     yield sim
     sim.stop()
 
@@ -62,14 +64,16 @@ def ok(r):
     return r
 
 
-def test_air_gapped_scan_over_ipv6_and_no_secret_anywhere(run):
+def test_air_gapped_scan_over_ipv6_and_no_secret_anywhere(run, esx):
     results, text, _b, depots, v6 = run
     h = ok(results["scan_airgap"])["hosts"][0]
     assert h["engine"] == "host" and missing_ids(h) == EXPECTED_MISSING["esxi-8.0u2.json"]
     assert h["metadata_urls"] == [v6.replace("index.xml", "metadata.zip")] and v6.startswith("http://[::1]:")
     v6scan = ok(results["scan_v6"])["hosts"][0]
     assert missing_ids(v6scan) == EXPECTED_MISSING["esxi-8.0u2.json"] and v6scan["engine"] == "host"
-    assert h["scan_record"].endswith("esxi-01.sim.local_127.0.0.1_%s.json" % h["endpoint"].split(":")[1])
+    assert h["endpoint"] == "[::1]:%d" % esx.port
+    key = _scan_record.host_key(HOST, "[::1]:%d" % esx.port, via_vcenter=False)
+    assert key.startswith("esxi-01.sim.local_1_%d_" % esx.port) and h["scan_record"].endswith("/%s.json" % key)
     s = ok(results["scan_secret"])
     assert missing_ids(s["hosts"][0]) == EXPECTED_MISSING["esxi-8.0u2.json"]
     assert SECRET not in text and SECRET not in json.dumps(results)
