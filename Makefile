@@ -64,7 +64,7 @@ test: venv sim
 	$(PY) tools/sanity.py
 	$(PY) tools/lint.py
 
-bench: venv
+bench: venv sim
 	$(PY) bench/run.py --out bench/results.json
 
 demo: venv sim

@@ -192,16 +192,15 @@ def test_control_api_validation(vc):
         vc.state("no-such-host")
 
 
-def test_fifty_hosts_start_fast():
+def test_sixty_hosts_in_two_datacenters():
+    """60 hosts from a topology start and are found by name with their own images (the start time is measured
+    by bench/bench_sim.py, not asserted here)."""
     topo = {"datacenters": [{"name": "DC%d" % d, "clusters": [
         {"name": "C%d" % c, "hosts": [{"name": "esx-%d-%d-%02d.sim.local" % (d, c, i),
                                         "image": "esxi-8.0u2.json" if i % 2 else "esxi-7.0u3.json"}
                                        for i in range(10)]} for c in range(3)]} for d in range(2)]}
-    t0 = time.time()
     with Simulator(mode="vc", topology=topo) as s:
-        elapsed = time.time() - t0
         assert len(s.hosts()) == 60
-        assert elapsed < 5.0, elapsed
         si = connect(s)
         h = find_host(si, "esx-1-2-07.sim.local")
         assert h.summary.config.product.build == "22380479"
