@@ -89,6 +89,24 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
+def _write_depot_files(dst, vendor_index, meta_members, vendor_name, vendor_code):
+    """Write a served depot's metadata.zip (vendor-index.xml + meta_members), vendor-index.xml and index.xml."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as mz:
+        mz.writestr("vendor-index.xml", vendor_index)
+        for n, d in sorted(meta_members.items()):
+            mz.writestr(n, d)
+    with open(os.path.join(dst, "metadata.zip"), "wb") as f:
+        f.write(buf.getvalue())
+    with open(os.path.join(dst, "vendor-index.xml"), "w") as f:
+        f.write(vendor_index)
+    with open(os.path.join(dst, "index.xml"), "w") as f:
+        f.write("<vendorList><vendor><name>%s</name><code>%s</code><indexfile>vendor-index.xml</indexfile>"
+                "<patchUrl></patchUrl><relativePath></relativePath><content><name>VMware ESX</name>"
+                "<type>http://www.vmware.com/depotmanagement/esx</type></content></vendor></vendorList>"
+                % (vendor_name, vendor_code))
+
+
 class DepotServer(object):
     """HTTP server on a free 127.0.0.1 port serving ``root``.
 
@@ -220,19 +238,7 @@ class DepotServer(object):
         vendor_index = "<metaList>" + "".join(
             "<metadata><productId>%s</productId><version>%s</version><locale></locale><url>metadata.zip</url>"
             "<channelName>default</channelName></metadata>" % (product, v) for v in versions) + "</metaList>"
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as mz:
-            mz.writestr("vendor-index.xml", vendor_index)
-            for n, d in sorted(meta_members.items()):
-                mz.writestr(n, d)
-        with open(os.path.join(dst, "metadata.zip"), "wb") as f:
-            f.write(buf.getvalue())
-        with open(os.path.join(dst, "vendor-index.xml"), "w") as f:
-            f.write(vendor_index)
-        with open(os.path.join(dst, "index.xml"), "w") as f:
-            f.write("<vendorList><vendor><name>Test</name><code>TST</code><indexfile>vendor-index.xml</indexfile>"
-                    "<patchUrl></patchUrl><relativePath></relativePath><content><name>VMware ESX</name>"
-                    "<type>http://www.vmware.com/depotmanagement/esx</type></content></vendor></vendorList>")
+        _write_depot_files(dst, vendor_index, meta_members, "Test", "TST")
         return self.url_for(name + "/index.xml")
 
 
@@ -304,19 +310,7 @@ class DepotServer(object):
             "<acceptancelevel>partner</acceptancelevel></imageprofile>").format(n=profile, v=vibs_xml).encode()
         vendor_index = ("<metaList><metadata><productId>embeddedEsx</productId><version>%s</version><locale></locale>"
                         "<url>metadata.zip</url><channelName>default</channelName></metadata></metaList>" % platform)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as mz:
-            mz.writestr("vendor-index.xml", vendor_index)
-            for n, d in sorted(meta.items()):
-                mz.writestr(n, d)
-        with open(os.path.join(dst, "metadata.zip"), "wb") as f:
-            f.write(buf.getvalue())
-        with open(os.path.join(dst, "vendor-index.xml"), "w") as f:
-            f.write(vendor_index)
-        with open(os.path.join(dst, "index.xml"), "w") as f:
-            f.write("<vendorList><vendor><name>VMware</name><code>VMW</code><indexfile>vendor-index.xml</indexfile>"
-                    "<patchUrl></patchUrl><relativePath></relativePath><content><name>VMware ESX</name>"
-                    "<type>http://www.vmware.com/depotmanagement/esx</type></content></vendor></vendorList>")
+        _write_depot_files(dst, vendor_index, meta, "VMware", "VMW")
         self.last_update = {"bulletin": bid, "profile": profile, "vibs": vib_ids, "version": version, "build": build}
         return self.url_for(name + "/index.xml")
 
