@@ -50,6 +50,12 @@ def require_pyvmomi():
 _URL = re.compile(r"(?:https?|ftp)://[^\s'\"<>]+")
 
 
+def endpoint_label(hostname, port):
+    """``host:port`` as messages and results name a vCenter/ESXi endpoint; IPv6 literals in brackets."""
+    host = str(hostname)
+    return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
+
+
 def redact(text, secrets=()):
     """``text`` with every URL passed through ``redact_url`` and every secret string replaced."""
     if text is None:

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import CERT_HINT, redact
+from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import CERT_HINT, endpoint_label, redact
 
 try:
     import requests
@@ -119,8 +119,7 @@ class VapiClient(object):
     # ---- identity --------------------------------------------------------------------------------
     @property
     def endpoint(self):
-        host = self.hostname if ":" not in self.hostname else "[%s]" % self.hostname
-        return "%s:%s" % (host, self.port)
+        return endpoint_label(self.hostname, self.port)
 
     @property
     def secrets(self):

@@ -37,7 +37,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import (
     ACCEPTANCE_API_NAMES, Payload, Provide, Relation, Vib, normalize_acceptance)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, redact, require_pyvmomi, translate, vim, vmodl,
+    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     wait_for_task)
 
 if HAS_PYVMOMI:
@@ -396,8 +396,7 @@ class VSphereClient(object):
     # ---- identity ------------------------------------------------------------------------------
     @property
     def endpoint(self):
-        host = self.hostname if ":" not in self.hostname else "[%s]" % self.hostname
-        return "%s:%s" % (host, self.port)
+        return endpoint_label(self.hostname, self.port)
 
     @property
     def secrets(self):
