@@ -54,8 +54,8 @@ def run():
     from lxml import etree
 
     import synth
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_cache
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import (
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import cache as _depot_cache
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import (
         load_depot, parse_metadata_files,
     )
 
@@ -100,7 +100,7 @@ def run():
         depot_warm = _best(warm)
         # the same in a fresh interpreter (module-level caches empty), as each Ansible task process sees it
         code = ("import sys, time; sys.path[:0] = %r\n"
-                "from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot\n"
+                "from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot\n"
                 "t = time.process_time(); d = load_depot([%r], cache_dir=%r); dt = time.process_time() - t\n"
                 "assert d.cache_stats['disk'] == 1, d.cache_stats\nprint(dt)\n"
                 % ([ROOT, os.path.join(ROOT, ".collections")], mzip, cache_dir))

@@ -48,8 +48,9 @@ def run(hosts=HOSTS):
     from tests.simulator.fixtures import DepotServer
     from tests.simulator.harness import Simulator
 
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils import _patching, _scan
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import patching as _patching
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import classify as _scan
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
 
     topo = {"datacenters": [{"name": "DC1", "clusters": [{"name": "C1", "hosts": [
         {"name": "esx%03d" % i, "image": IMAGES[i % len(IMAGES)]} for i in range(hosts)]}]}]}
@@ -66,7 +67,7 @@ def run(hosts=HOSTS):
         assert len(res["hosts"]) == hosts and not any(h.get("failed") for h in res["hosts"])
         missing = sorted({len(h["missing"]) for h in res["hosts"]})
 
-        from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
+        from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
         c = VSphereClient(sim.host, sim.user, sim.password, port=sim.port)
         try:
             h67 = [h for h in c.find_hosts(cluster="C1") if h.name == "esx000"][0]

@@ -26,11 +26,11 @@ for p in (ROOT, os.path.join(ROOT, ".collections")):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _resolve as R  # noqa: E402
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot  # noqa: E402
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import (  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import resolve as R  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (  # noqa: E402
     Depot, Provide, Relation, Vib)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._validate import validate_profile  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.validate import validate_profile  # noqa: E402
 
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")
 ESXIMG = os.path.join(REAL, "ljvblfz__ESXi", "var", "db", "esximg")

@@ -285,7 +285,7 @@ class Demo(object):
 
     def stop(self):
         try:
-            from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_serve
+            from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import serve as _depot_serve
             _depot_serve.stop({"name": "depot", "state_dir": os.path.join(WORK, "depot-server")})
         except Exception as e:  # noqa: BLE001 - best effort cleanup
             print("cleanup: depot server: %s" % e, file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Connection options, from plugins/module_utils/_argspec.py connection_argument_spec().
+    # Connection options, from plugins/module_utils/_ansible/argspec.py connection_argument_spec().
     DOCUMENTATION = r"""
 options:
   hostname:

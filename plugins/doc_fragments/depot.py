@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Depot options, from plugins/module_utils/_depot_argspec.py depot_argument_spec().
+    # Depot options, from plugins/module_utils/_ansible/depot_argspec.py depot_argument_spec().
     DOCUMENTATION = r"""
 options:
   depot:

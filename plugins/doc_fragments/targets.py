@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    # The hosts a module acts on; see target_argument_spec() in plugins/module_utils/_argspec.py
+    # The hosts a module acts on; see target_argument_spec() in plugins/module_utils/_ansible/argspec.py
     DOCUMENTATION = r"""
 options:
   esxi_hostname:

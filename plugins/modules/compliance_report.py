@@ -299,10 +299,10 @@ generated_at:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import run
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._report import compliance_report
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.report import compliance_report
 
 
 def main():

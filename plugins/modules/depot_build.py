@@ -191,11 +191,11 @@ depot_warnings:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import depot_argument_spec
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_build import build_depot
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import protect_secrets, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.build import build_depot
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, run
 
 
 def main():

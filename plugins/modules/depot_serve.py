@@ -169,10 +169,10 @@ state_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_serve import depot_serve
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.serve import depot_serve
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import run
 
 
 def main():

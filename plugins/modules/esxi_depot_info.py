@@ -415,18 +415,18 @@ depot_warnings:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import (
     depot_argument_spec, depot_params,
 )
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import protect_secrets, run
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._secrets import redact_url
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_url
 
 
 def depot_info(params):
     """The module result for ``params`` (pure function of the options; raises ``DepotError``)."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
 
     depot = load_depot(**depot_params(params))
     vibs = [depot.vibs[k].to_dict() for k in sorted(depot.vibs)]

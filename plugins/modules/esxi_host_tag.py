@@ -250,12 +250,12 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import (
     connection_argument_spec, require_connection, target_argument_spec)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import require_libs, run
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._tagging import DEFAULT_CATEGORY, manage
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vapi import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import require_libs, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._tagging.tagging import DEFAULT_CATEGORY, manage
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vapi import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
 def argument_spec():

@@ -576,13 +576,13 @@ host_state:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import (
     connection_argument_spec, require_connection, target_argument_spec)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import depot_argument_spec
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import protect_secrets, require_libs, run
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._patching import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, require_libs, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.patching import (
     deploy_options, run_deploy, scan_options, selection_options)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
 
 
 def argument_spec():

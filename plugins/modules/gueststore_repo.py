@@ -316,13 +316,13 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import (
     connection_argument_spec, require_connection, target_argument_spec)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore import manage
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import require_libs, run
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._datastore import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore.gueststore import manage
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import require_libs, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore import (
     HAS_REQUESTS, REQUESTS_IMPORT_ERROR)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
 
 
 def argument_spec():

@@ -339,11 +339,11 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import unused_connection_argument_spec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import (
     depot_argument_spec, depot_params)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import protect_secrets, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, run
 
 ACCEPTANCE_CHOICES = ["certified", "accepted", "partner", "community", "VMwareCertified", "VMwareAccepted",
                       "PartnerSupported", "CommunitySupported"]
@@ -372,8 +372,8 @@ def argument_spec():
 
 def validate(params):
     """The module result for ``params``; raises ``FleetpatchError`` (bad input, depot errors, ``fail_on``)."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._validate import check_fail_on, validate_profile
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.validate import check_fail_on, validate_profile
 
     depot = load_depot(**depot_params(params))
     result = validate_profile(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vibversion import normalize_relation, satisfies
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import normalize_relation, satisfies
 
 
 def vib_version(value, version, operator="=="):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
 
 HOST = "esxi-01.sim.local"
 

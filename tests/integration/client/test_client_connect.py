@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import Host, VSphereClient
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import Host, VSphereClient
 
 from client_sim_helpers import HOST, connect
 

@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, InputError, NotFoundError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._datastore import DatastoreFiles
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore import DatastoreFiles
 from tests.simulator.fixtures import real_fixture
 from tests.simulator.util import FLING_80U2
 
@@ -105,7 +105,7 @@ def test_http_uses_the_session_cookie(client, ds_name):
 
 
 def test_gueststore_url_from_datastore(client, host, sim, ds_name):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._datastore import gueststore_url
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore import gueststore_url
     ds = client.find_datastore(ds_name, host=host)
     url = gueststore_url(ds["url"], "GuestStore")
     assert url == "ds:///vmfs/volumes/%s/GuestStore" % ds["uuid"]

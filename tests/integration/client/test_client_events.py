@@ -12,8 +12,8 @@ import types
 import pytest
 from pyVmomi import vmodl
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError, VSphereError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import Host
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError, VSphereError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import Host
 
 from client_sim_helpers import HOST, connect
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError, NotFoundError, RebootTimeoutError, TaskFailedError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import Host
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import Host
 from tests.simulator.harness import Simulator
 
 from client_sim_helpers import HOST, connect

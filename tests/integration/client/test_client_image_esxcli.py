@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import EsxcliError, InputError, VSphereError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients import _esxcli
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import EsxcliError, InputError, VSphereError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import esxcli as _esxcli
 from tests.simulator.fixtures import real_fixture
 from tests.simulator.util import FLING_80U2, GHETTOVCB_VIB, VIB_80U2
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     ConnectionFailedError, HostNotConnectedError, InputError, TaskFailedError, TaskTimeoutError, VSphereError)
 from tests.simulator.fixtures import real_fixture
 from tests.simulator.util import BULLETIN_80U2, FLING_80U2, GHETTOVCB_VIB, VIB_80U2

@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_cache
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot, open_vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import DepotError, DepotFetchError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._http import HttpClient
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import cache as _depot_cache
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot, open_vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotError, DepotFetchError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import HttpClient
 
 from depot_http_helpers import (
     SATA, DepotServer, ForwardingProxy, build_online_depot, closed_port, self_signed,

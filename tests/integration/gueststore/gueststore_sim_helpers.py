@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 

@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _gueststore as gs
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore import gueststore as gs
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, EsxcliError, InputError, NotFoundError, PrecheckError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._datastore import DatastoreFiles
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore import DatastoreFiles
 
 from gueststore_sim_helpers import CLUSTER_HOSTS, client_factory, sim_params, write_tree
 

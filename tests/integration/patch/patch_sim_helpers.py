@@ -65,8 +65,8 @@ class Depots(object):
 
 def params(sim, depot, **kw):
     """Module options for _patching.run_scan/run_deploy (the defaults of the modules' argument specs)."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils import _patching
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import target_argument_spec
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import patching as _patching
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import target_argument_spec
     p = dict(hostname=sim.host, username=sim.user, password=sim.password, port=sim.port, validate_certs=True,
              depot=depot, product_line=None, version=None, depot_validate_certs=True, proxy=None, cache_dir=None,
              timeout=30)
@@ -119,6 +119,6 @@ def reported_events(results):
 def logged_events(sim, host, since=None):
     """The user events of ``host`` read back from the simulator through the client layer
     (VSphereClient.host_events: EventHistoryCollector), oldest first."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
     with VSphereClient(sim.host, sim.user, sim.password, port=sim.port, ca_path=sim.ca_file, timeout=10) as c:
         return c.host_events(c.host(host), since=since, event_types=["GeneralUserEvent"], max_count=1000)

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _patching
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import patching as _patching
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     DepotFetchError, FleetpatchError, PrecheckError, RebootTimeoutError, TaskFailedError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import failure_result
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import failure_result
 
 from patch_sim_helpers import B_80U2, V_80U2, Simulator, logged_events, params, run_playbook
 

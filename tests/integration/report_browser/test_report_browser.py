@@ -33,7 +33,7 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv/bin/ansible-playbook (make venv)"),
 ]
 
-# the palette of the report's light scheme (plugins/module_utils/_report.py)
+# the palette of the report's light scheme (plugins/module_utils/_report/report.py)
 BAD_RED = (0xB4, 0x23, 0x18)
 OK_GREEN = (0x1E, 0x7D, 0x45)
 

@@ -71,7 +71,7 @@ def setup(sim, tmp_path_factory):
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
     yield tmp, run
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_serve
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import serve as _depot_serve
     _depot_serve.stop({"name": "depot", "state_dir": str(tmp / "depot-server")})
 
 

@@ -22,13 +22,13 @@ def conn(sim, **over):
 
 
 def vapi(sim, **over):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vapi import VapiClient
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vapi import VapiClient
     return VapiClient.from_params(conn(sim, **over))
 
 
 def host_tags(sim, category, names):
     """{host name: sorted tag names of ``category``}, read with a fresh vAPI session and host lookup."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
     with VSphereClient.from_params(conn(sim)) as client, vapi(sim) as v:
         cat = v.find_category(category)
         tags = {t["id"]: t["name"] for t in v.tags_of_category(cat["id"])} if cat else {}

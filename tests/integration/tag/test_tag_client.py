@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _tagging
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._tagging import tagging as _tagging
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vapi import SESSION_PATH, VapiClient
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients._vsphere import VSphereClient
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vapi import SESSION_PATH, VapiClient
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
 
 from tag_sim_helpers import conn, host_tags, vapi
 

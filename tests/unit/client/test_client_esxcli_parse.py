@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError, VSphereError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Relation
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients import _esxcli as ec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError, VSphereError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Relation
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import esxcli as ec
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 HEAD = ('<obj xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '

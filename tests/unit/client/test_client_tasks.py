@@ -12,10 +12,10 @@ import types
 import pytest
 from pyVmomi import vim, vmodl
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, HostNotConnectedError, NotFoundError, TaskFailedError,
     TaskTimeoutError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients import _tasks as tk
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import tasks as tk
 
 
 def test_backoff_caps_and_jitters():

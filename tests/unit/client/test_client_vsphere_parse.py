@@ -11,10 +11,10 @@ import ssl
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Relation, Vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients import _datastore as dsm
-from ansible_collections.fleetpatch.esxi.plugins.module_utils.clients import _vsphere as vs
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Relation, Vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import datastore as dsm
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import convert as vs
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_cache
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import cache as _depot_cache
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ import json
 import os
 import shutil
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_cache
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_sources
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_cache import DepotCache, _decode, _encode
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import cache as _depot_cache
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import sources as _depot_sources
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.cache import DepotCache, _decode, _encode
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
 
 from depot_oracle import BUNDLES, HOST_DB, REAL
 

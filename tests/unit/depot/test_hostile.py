@@ -15,15 +15,15 @@ import zipfile
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_parse as P
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _xml
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import parse as P
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common import safexml as _xml
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import (
     SafeZip, load_depot, parse_metadata_zip,
 )
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     DepotError, DepotFormatError, DepotSecurityError,
 )
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vib_archive import VibArchive
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
 from depot_oracle import REAL, zip_tree
 
@@ -301,7 +301,7 @@ def test_duplicate_member_names(tmp_path):
 
 
 def test_too_many_members(tmp_path, monkeypatch):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_sources
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import sources as _depot_sources
     monkeypatch.setattr(_depot_sources, "MAX_ZIP_MEMBERS", 5)
     p = tmp_path / "many.zip"
     with zipfile.ZipFile(p, "w") as z:

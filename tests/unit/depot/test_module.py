@@ -11,7 +11,7 @@ import os
 import yaml
 
 from ansible_collections.fleetpatch.esxi.plugins.doc_fragments.depot import ModuleDocFragment
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_argspec import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import (
     depot_argument_spec, depot_params,
 )
 from ansible_collections.fleetpatch.esxi.plugins.modules import esxi_depot_info as mod
@@ -57,8 +57,8 @@ def test_result_of_real_sources():
 
 
 def test_token_urls_are_redacted_in_results(monkeypatch):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_sources
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Depot, MetadataRef
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import sources as _depot_sources
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Depot, MetadataRef
     token = "AbCdEf0123456789AbCdEf0123456789"
     url = "https://dl.broadcom.com/%s/PROD/COMP/ESX_HOST/main/vmw-depot-index.xml" % token
 

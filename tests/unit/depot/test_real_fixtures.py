@@ -15,11 +15,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_parse as P
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import parse as P
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import (
     load_depot, open_vib, parse_metadata_zip,
 )
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vib_archive import VibArchive
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
 from depot_oracle import (
     BUNDLES, HOST_DB, REAL, VIBS, ar_members, assert_bulletin_matches, assert_vib_matches, expect_bulletin,

@@ -11,7 +11,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vibversion import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import (
     VibVersion, compare, newest, normalize_relation, platform_version_matches, satisfies,
 )
 from ansible_collections.fleetpatch.esxi.plugins.test.vib_version import TestModule as VibTestModule, vib_version

@@ -21,9 +21,9 @@ if ROOT not in sys.path:
 
 from tests.simulator.fixtures import DepotServer  # noqa: E402
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_build import MANIFEST, build_depot  # noqa: E402
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot  # noqa: E402
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import (  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.build import MANIFEST, build_depot  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (  # noqa: E402
     ChecksumError, DepotFetchError, DepotSecurityError, InputError)
 
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")

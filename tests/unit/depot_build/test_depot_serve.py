@@ -15,8 +15,8 @@ import urllib.request
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _depot_serve as ds
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import serve as ds
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 
 pytestmark = pytest.mark.network
 

@@ -11,10 +11,10 @@ import pytest
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _module
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._argspec import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible import module as _module
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import (
     connection_argument_spec, missing_connection_params, require_connection)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import DepotFetchError, TaskFailedError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFetchError, TaskFailedError
 
 try:
     from ansible.module_utils.testing import patch_module_args

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _gueststore as gs
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore import gueststore as gs
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 
 UUID_URL = "ds:///vmfs/volumes/5f1e0e4a-8d1c9a2e-3c41-0025b5000a01/"
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _plan, _scan
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import plan as _plan
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import classify as _scan
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 
 from plan_helpers import (B_80U1, B_80U2, B_80U3, B_80U3_7, FLING_670, FLING_80U1, FLING_80U2, FLING_80U3,
                           FLING_80U3_7, NVME_670, SATA_XAHCI, V_80U2, V_80U3_7, esx67_vibs, image_vibs, update_depot)

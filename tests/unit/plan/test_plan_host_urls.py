@@ -11,10 +11,10 @@ import zipfile
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Depot, MetadataRef
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._scan import HostDepotUrls
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Depot, MetadataRef
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.classify import HostDepotUrls
 
 from plan_helpers import FLING_80U2, FLING_670, V_80U2
 

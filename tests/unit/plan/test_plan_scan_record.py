@@ -9,8 +9,8 @@ import stat
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _scan_record
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import record as _scan_record
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 
 
 def test_roundtrip_modes_and_keys(tmp_path):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _scan
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Provide, Relation, Vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import classify as _scan
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Provide, Relation, Vib
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")

@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import report_data as rd  # noqa: E402
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _report  # noqa: E402
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._report import report as _report  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError  # noqa: E402
 
 LINE = {"8.0": 24022510, "7.0": 21930508}
 

@@ -1,10 +1,10 @@
 """Bulletin classification (controller engine) on small depots built from the shapes of real records."""
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     Bulletin, Depot, Platform, Relation, Vib)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _scan
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import classify as _scan
 
 
 def vib(name, version, vendor="VMW", platforms=(("embeddedEsx", "8.0"),), replaces=(), acceptance="certified"):

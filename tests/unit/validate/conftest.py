@@ -11,17 +11,17 @@ from validate_helpers import CRL, ESXIMG, TRUST, real_bundles, real_vib_files
 
 @pytest.fixture(scope="session")
 def esximg_depot():
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
     return load_depot(ESXIMG)
 
 
 @pytest.fixture(scope="session")
 def bundles_depot():
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
     return load_depot(real_bundles() + real_vib_files())
 
 
 @pytest.fixture(scope="session")
 def trust():
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._signature import TrustStore
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.signature import TrustStore
     return TrustStore.from_files(TRUST + [CRL])

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _resolve as R
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Relation
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import resolve as R
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Relation
 
 from validate_helpers import esx_base, mkvib
 

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _signature as S
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vib_archive import VibArchive
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import signature as S
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
 from validate_helpers import CRL, ESXIMG, TRUST, WATCHDOG_VIB, extract_vib, real_bundles
 
@@ -45,7 +45,7 @@ def test_all_136_host_records_verify_at_signing_time(trust):
 
 
 def _signed_archives(depot):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import open_vib
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import open_vib
     out = {}
     for vid, ref in sorted(depot.vib_files.items()):
         arch = open_vib(ref)
@@ -67,7 +67,7 @@ def test_every_signed_vib_in_the_fixtures_verifies(bundles_depot, trust):
 
 
 def test_every_unsigned_vib_in_the_fixtures_is_community(bundles_depot, trust):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import open_vib
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import open_vib
     unsigned = [vid for vid, ref in bundles_depot.vib_files.items() if not open_vib(ref).signature_bytes]
     assert len(unsigned) == 10
     for vid in unsigned:
@@ -116,7 +116,7 @@ def test_der_encoded_signature_verifies(trust):
 
 
 def test_unsigned_community_vib():
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._signature import TrustStore
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.signature import TrustStore
     arch = VibArchive(WATCHDOG_VIB)
     assert arch.signature_bytes == b""
     r = S.verify_vib_archive(arch, TrustStore.from_files(TRUST))

@@ -11,12 +11,12 @@ import io
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _validate as V
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import load_depot, open_vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import DepotError, InputError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import ImageProfile, Vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._resolve import VibIndex
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vib_archive import VibArchive
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import validate as V
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot, open_vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotError, InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import ImageProfile, Vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.resolve import VibIndex
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
 from validate_helpers import (CRL, ESXIMG, ESX_BASE_ID, PROFILE, TRUST, WATCHDOG_VIB, real_bundles,
                               real_vib_files)
@@ -201,7 +201,7 @@ def test_vibs_by_name_and_name_version(esximg_depot):
 def _copy_vib(depot, pattern, tmp_path, mutate=None):
     vid, ref = [(v, r) for v, r in sorted(depot.vib_files.items()) if pattern in v][0]
     arch = open_vib(ref)
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._vib_checks import _raw_archive_stream
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.vib_checks import _raw_archive_stream
     fh, owns = _raw_archive_stream(arch)
     data = fh.read()
     if owns:
@@ -311,7 +311,7 @@ def test_fail_on_levels(esximg_depot, merged):
     with pytest.raises(V.ProfileInvalidError) as e:
         V.check_fail_on(bad, "error")
     assert "17 error(s)" in str(e.value) and "missing_dependency" in str(e.value)
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._module import failure_result
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import failure_result
     failed = failure_result(e.value)
     assert failed["valid"] is False and failed["error_kind"] == "validation"
     assert len(failed["findings"]) == 17 and failed["msg"] == str(e.value)

@@ -9,11 +9,11 @@ import io
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils import _vib_checks as C
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_parse import parse_vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot_sources import open_vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import Checksum, Payload
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._vib_archive import VibArchive
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import vib_checks as C
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse import parse_vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import open_vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Checksum, Payload
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
 from validate_helpers import EXT_RNG, WATCHDOG_VIB, mkvib, real_bundles
 
@@ -202,7 +202,7 @@ def test_compliant_community_vib_passes_schema():
 
 
 def test_bad_schema_path_is_input_error(tmp_path):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._errors import InputError
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
     with pytest.raises(InputError):
         C.ExtensibilityRules.from_rng(str(tmp_path / "missing.rng"))
     other = real_bundles()[0]

@@ -8,7 +8,7 @@ import glob
 import os
 import zipfile
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._models import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     Payload, Platform, Provide, Relation, Vib)
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,0 +1,347 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: the vSphere client (pyVmomi) for ESXi hosts, directly or through vCenter. Breaking changes at any time.
+
+``VSphereClient`` holds ONE SOAP session (to a vCenter or to one ESXi host) that serves every host the task
+touches. Everything it returns is plain JSON-safe data, except ``Host`` handles, which are the collection's own
+objects (name + moid, resolved against the *current* session, so they stay valid after a reconnect).
+Every pyVmomi fault and network error becomes an exception of ``_errors.py`` naming the host (``translate``).
+
+Typical use::
+
+    with VSphereClient(hostname, username, password, port=443, validate_certs=True) as client:
+        for host in client.find_hosts(cluster="C1"):
+            facts = client.host_facts(host)
+            result = client.patch_scan(host, meta_urls=[url])
+
+Pure helpers (``parse_xml_result``, ``map_relation``, ``package_record_to_vib``, ``patch_status_dict``) need no
+pyVmomi and are unit-tested.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import http.client
+import re
+import time
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
+    AuthenticationError, ConnectionFailedError, HostNotConnectedError, InputError, VSphereError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
+    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
+    wait_for_task)
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
+    DEFAULT_LONG_TIMEOUT, DEFAULT_TIMEOUT, _parse_service_versions, build_ssl_context)
+
+if HAS_PYVMOMI:
+    from pyVmomi import SoapStubAdapter, VmomiSupport
+else:  # pragma: no cover
+    SoapStubAdapter = VmomiSupport = None
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (  # noqa: F401 (re-exports)
+    VSAN_MODES, datastore_uuid, map_relation, package_record_dict, package_record_to_vib, parse_xml_result,
+    patch_status_dict)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host  # noqa: F401 (re-export)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.inventory import InventoryMixin
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.patch_manager import PatchManagerMixin
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.image_config import ImageConfigMixin
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host_ops import HostOpsMixin
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.events import EventsMixin
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore_lookup import DatastoresMixin
+
+
+# ==== the client =================================================================================
+
+class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOpsMixin, EventsMixin,
+                    DatastoresMixin):
+    """One SOAP session to vCenter or ESXi. Connects on construction; ``close()`` (also via ``with`` and at
+    interpreter exit) logs out.
+
+    ``timeout`` bounds connecting, logging in and each ordinary request; ``long_timeout`` bounds synchronous
+    long calls (esxcli installs). ``ca_path`` is a PEM CA bundle (file or directory) for private CAs; without
+    it ``$REQUESTS_CA_BUNDLE``/``$SSL_CERT_FILE`` or the system store are used.
+    """
+
+    @classmethod
+    def from_params(cls, params):
+        """A client from a module's connection options (``hostname``, ``username``, ``password``, ``port``,
+        ``validate_certs``, ``ca_path``: see ``_argspec.connection_argument_spec``)."""
+        return cls(params.get("hostname"), params.get("username"), params.get("password"),
+                   port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
+                   ca_path=params.get("ca_path"))
+
+    def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
+                 timeout=DEFAULT_TIMEOUT, long_timeout=DEFAULT_LONG_TIMEOUT, connect=True):
+        require_pyvmomi()
+        if not hostname:
+            raise InputError("hostname is required to connect to vCenter/ESXi")
+        self.hostname = str(hostname)
+        self.port = int(port or 443)
+        self.username = username
+        self._password = password
+        self.validate_certs = bool(validate_certs)
+        self.ca_path = ca_path
+        self.timeout = float(timeout)
+        self.long_timeout = float(long_timeout)
+        self._ssl_context = build_ssl_context(self.validate_certs, ca_path)
+        self._si = None
+        self._stub = None
+        self._content = None
+        self._about = None
+        self._inventory = None
+        self._atexit = False
+        self._esxcli = None
+        self.reconnects = 0
+        self.generation = 0      # increments at every login; caches keyed on it die with the session
+        if connect:
+            self.connect()
+
+    # ---- identity ------------------------------------------------------------------------------
+    @property
+    def endpoint(self):
+        return endpoint_label(self.hostname, self.port)
+
+    @property
+    def secrets(self):
+        return [self._password] if self._password else []
+
+    @property
+    def connected(self):
+        return self._si is not None
+
+    @property
+    def is_vcenter(self):
+        return bool(self._about and self._about.get("api_type") == "VirtualCenter")
+
+    @property
+    def about(self):
+        """{name, full_name, version, build, api_type, api_version, product_line, instance_uuid, vendor}."""
+        return dict(self._about or {})
+
+    @property
+    def session_cookie(self):
+        """``vmware_soap_session=...`` for HTTP calls on the same session (datastore ``/folder``)."""
+        self._ensure()
+        raw = self._stub.cookie or ""
+        m = re.search(r'vmware_soap_session=("[^"]*"|[^;\s]*)', raw)   # sent back exactly as issued
+        return m.group(0) if m else raw.split(";", 1)[0]
+
+    def _err(self, exc, action, host=None, in_task=False):
+        return translate(exc, host=host or self.endpoint, action=action, secrets=self.secrets,
+                         endpoint=self.endpoint, in_task=in_task)
+
+    # ---- connection ----------------------------------------------------------------------------
+    def _probe_version(self, timeout):
+        """GET /sdk/vimServiceVersions.xml with a hard timeout; return the best pyVmomi version both support."""
+        conn = http.client.HTTPSConnection(self.hostname, self.port, context=self._ssl_context, timeout=timeout)
+        try:
+            conn.request("GET", "/sdk/vimServiceVersions.xml")
+            resp = conn.getresponse()
+            body = resp.read(1024 * 1024)
+            status = resp.status
+        except Exception as exc:
+            raise self._err(exc, "connect")
+        finally:
+            conn.close()
+        if status != 200:
+            raise ConnectionFailedError("connect failed: %s does not look like vCenter or ESXi "
+                                        "(GET /sdk/vimServiceVersions.xml answered HTTP %s)" % (self.endpoint, status),
+                                        host=self.endpoint, http_status=status)
+        ids = _parse_service_versions(body)
+        for version in VmomiSupport.GetServiceVersions("vim25"):
+            if VmomiSupport.versionIdMap.get(version) in ids:
+                return version
+        raise ConnectionFailedError("connect failed: no API version in common with the server (server offers %s)"
+                                    % (", ".join(sorted(ids)) or "none"), host=self.endpoint)
+
+    def connect(self):
+        """Open the session (probe, TLS, login). Idempotent."""
+        if self._si is not None:
+            return self
+        self._open(self.timeout)
+        return self
+
+    def _open(self, timeout):
+        version = self._probe_version(timeout)
+        stub = SoapStubAdapter(host=self.hostname, port=self.port, version=version, sslContext=self._ssl_context,
+                               httpConnectionTimeout=timeout)
+        si = vim.ServiceInstance("ServiceInstance", stub)
+        try:
+            content = si.RetrieveContent()
+        except Exception as exc:
+            stub.DropConnections()
+            raise self._err(exc, "connect")
+        try:
+            content.sessionManager.Login(userName=self.username, password=self._password, locale=None)
+        except Exception as exc:
+            stub.DropConnections()
+            err = self._err(exc, "login as %s" % self.username)
+            raise err
+        stub.schemeArgs["timeout"] = self.timeout
+        self._si, self._stub, self._content = si, stub, content
+        self.generation += 1
+        if not self._atexit:       # log out at interpreter exit unless close() ran first
+            atexit.register(self.close)
+            self._atexit = True
+        about = content.about
+        self._about = {
+            "name": about.name, "full_name": about.fullName, "vendor": about.vendor, "version": about.version,
+            "build": about.build, "api_type": about.apiType, "api_version": about.apiVersion,
+            "product_line": about.productLineId, "instance_uuid": getattr(about, "instanceUuid", None),
+        }
+        self._inventory = None
+
+    def _drop(self):
+        """Forget the session without logging out (it is gone already)."""
+        if self._stub is not None:
+            try:
+                self._stub.DropConnections()
+            except Exception:
+                pass
+        self._si = self._stub = self._content = None
+        self._inventory = None
+
+    def reconnect(self, timeout=None):
+        """Drop the current session and log in again (after a host restart). Host handles stay valid."""
+        self._drop()
+        self._open(timeout or self.timeout)
+        self.reconnects += 1
+        return self
+
+    def session_alive(self):
+        """True when the current session still answers (``SessionManager.currentSession``)."""
+        if self._si is None:
+            return False
+        try:
+            return self._content.sessionManager.currentSession is not None
+        except Exception:
+            return False
+
+    def ensure_session(self, timeout=None):
+        """Make sure the session works; when it was lost (host restarted, connection dropped) log in again with
+        backoff for up to ``timeout`` seconds. Returns True if it had to log in again. Host handles stay valid."""
+        if self.session_alive():
+            return False
+        deadline = time.monotonic() + float(timeout if timeout is not None else self.timeout)
+        delays = backoff_delays(initial=0.5, maximum=5.0)
+        while True:
+            self._drop()
+            try:
+                self._open(max(1.0, min(self.timeout, deadline - time.monotonic())))
+                self.reconnects += 1
+                return True
+            except AuthenticationError:
+                raise
+            except VSphereError as exc:
+                last = exc
+            now = time.monotonic()
+            if now >= deadline:
+                raise ConnectionFailedError("could not log in again in time; last error: %s" % last.msg,
+                                            host=self.endpoint, **last.details)
+            time.sleep(min(next(delays), max(0.0, deadline - now)))
+
+    def wait_connected(self, host, timeout=600, poll_max=5.0):
+        """Wait until ``host`` answers again (after an outage): via vCenter until its connectionState is
+        ``connected``, on ESXi until a new session works. Returns the host facts. ``HostNotConnectedError`` on
+        timeout, naming the last state."""
+        host = self.host(host)
+        deadline = time.monotonic() + float(timeout)
+        delays = backoff_delays(initial=0.3, maximum=poll_max)
+        last = "unknown"
+        while True:
+            try:
+                if not self.is_vcenter:
+                    self.ensure_session(timeout=max(1.0, deadline - time.monotonic()))
+                facts = self.host_facts(host)
+                last = facts["connection_state"]
+                if last == "connected":
+                    return facts
+            except AuthenticationError:
+                raise
+            except VSphereError as exc:
+                last = "unreachable (%s)" % exc.msg
+                if self.is_vcenter and self._is_dead_session(exc):
+                    self._try_reconnect(deadline)
+            now = time.monotonic()
+            if now >= deadline:
+                raise HostNotConnectedError("the host did not come back within %ss; last known state: %s"
+                                            % (timeout, last), host=host.label, last_state=last)
+            time.sleep(min(next(delays), max(0.0, deadline - now)))
+
+    def close(self):
+        """Log out and release the connections. Safe to call twice; never raises."""
+        if self._si is not None:
+            try:
+                with self.request_timeout(min(self.timeout, 10)):
+                    self._content.sessionManager.Logout()
+            except Exception:
+                pass
+        self._drop()
+        if self._atexit:
+            try:
+                atexit.unregister(self.close)
+            except Exception:
+                pass
+            self._atexit = False
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _ensure(self):
+        if self._si is None:
+            raise ConnectionFailedError("not connected (the session was closed or lost)", host=self.endpoint)
+
+    @contextlib.contextmanager
+    def request_timeout(self, seconds):
+        """Temporarily use another socket timeout for the requests made in the block."""
+        if seconds is None or self._stub is None:
+            yield
+            return
+        stub = self._stub
+        old = stub.schemeArgs.get("timeout")
+        stub.schemeArgs["timeout"] = float(seconds)
+        stub.DropConnections()
+        try:
+            yield
+        finally:
+            if old is None:
+                stub.schemeArgs.pop("timeout", None)
+            else:
+                stub.schemeArgs["timeout"] = old
+            stub.DropConnections()
+
+
+    # ---- generic call helpers --------------------------------------------------------------------
+    def _call(self, host, action, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise self._err(exc, action, host=host.label)
+
+    def _run_task(self, host, action, start, timeout, secrets=()):
+        try:
+            task = start()
+        except Exception as exc:
+            raise translate(exc, host=host.label, action=action, secrets=list(self.secrets) + list(secrets),
+                            endpoint=self.endpoint)
+        return wait_for_task(task, timeout=timeout, host=host.label, action=action,
+                             secrets=list(self.secrets) + list(secrets), endpoint=self.endpoint,
+                             collector=self._content.propertyCollector)
+
+
+    def _mo(self, vim_type, moid):
+        self._ensure()
+        return vim_type(moid, self._stub)
+
+
+
+__all__ = ["VSphereClient", "Host", "HAS_PYVMOMI", "PYVMOMI_IMPORT_ERROR", "build_ssl_context", "parse_xml_result",
+           "map_relation", "package_record_to_vib", "package_record_dict", "patch_status_dict", "datastore_uuid",
+           "VSAN_MODES"]

@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: VSphereClient: property collector, inventory, host lookup and facts. Breaking changes at any time."""
+
+from __future__ import annotations
+
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
+    FleetpatchError, InputError, NotFoundError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
+    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
+    wait_for_task)
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
+    iso)
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
+
+if HAS_PYVMOMI:
+    from pyVmomi import SoapStubAdapter, VmomiSupport
+else:  # pragma: no cover
+    SoapStubAdapter = VmomiSupport = None
+
+
+
+class InventoryMixin(object):
+    """VSphereClient: property collector, inventory, host lookup and facts."""
+
+    # ---- property collector ----------------------------------------------------------------------
+    def _retrieve(self, specs, objects=None, container=None):
+        """RetrievePropertiesEx. ``specs``: [(vim type, [paths])]; ``objects`` list or ``container`` view.
+        Returns [(managed object, {path: value})]. Missing properties are left out."""
+        self._ensure()
+        pc = self._content.propertyCollector
+        prop_specs = [vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=list(paths), all=False)
+                      for t, paths in specs]
+        if container is not None:
+            trav = vmodl.query.PropertyCollector.TraversalSpec(name="view", path="view", skip=False,
+                                                               type=vim.view.ContainerView)
+            obj_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=container, skip=True, selectSet=[trav])]
+        else:
+            obj_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=o, skip=False) for o in objects]
+        fspec = vmodl.query.PropertyCollector.FilterSpec(objectSet=obj_specs, propSet=prop_specs,
+                                                         reportMissingObjectsInResults=False)
+        out = []
+        result = pc.RetrievePropertiesEx(specSet=[fspec], options=vmodl.query.PropertyCollector.RetrieveOptions())
+        while result is not None:
+            for oc in result.objects or ():
+                out.append((oc.obj, {p.name: p.val for p in oc.propSet or ()}))
+            if not result.token:
+                break
+            result = pc.ContinueRetrievePropertiesEx(token=result.token)
+        return out
+
+    def _host_props(self, host, paths, action):
+        try:
+            res = self._retrieve([(vim.HostSystem, paths)], objects=[host._mo])
+        except Exception as exc:
+            raise self._err(exc, action, host=host.label)
+        if not res:
+            raise NotFoundError("host %s (%s) no longer exists" % (host.name, host.moid), host=host.label)
+        return res[0][1]
+
+    # ---- inventory ---------------------------------------------------------------------------------
+    def _load_inventory(self):
+        if self._inventory is not None:
+            return self._inventory
+        self._ensure()
+        vm = self._content.viewManager
+        try:
+            view = vm.CreateContainerView(self._content.rootFolder,
+                                          [vim.HostSystem, vim.ComputeResource, vim.Datacenter, vim.Folder], True)
+            try:
+                rows = self._retrieve([(vim.HostSystem, ["name", "parent"]), (vim.ComputeResource, ["name", "parent"]),
+                                       (vim.Datacenter, ["name", "parent"]), (vim.Folder, ["name", "parent"])],
+                                      container=view)
+            finally:
+                try:
+                    view.DestroyView()
+                except Exception:
+                    pass
+        except FleetpatchError:
+            raise
+        except Exception as exc:
+            raise self._err(exc, "read the inventory")
+        nodes = {}
+        for obj, props in rows:
+            parent = props.get("parent")
+            nodes[obj._moId] = {"obj": obj, "kind": type(obj).__name__.split(".")[-1], "name": props.get("name"),
+                                "parent": parent._moId if parent is not None else None}
+        hosts = []
+        for moid, n in nodes.items():
+            if n["kind"] != "HostSystem":
+                continue
+            cluster = datacenter = dc_moid = None
+            dc_path = []
+            p = nodes.get(n["parent"])
+            if p is not None and p["kind"] == "ClusterComputeResource":
+                cluster = p["name"]
+            seen = 0
+            while p is not None and seen < 64:
+                seen += 1
+                if p["kind"] == "Datacenter":
+                    datacenter, dc_moid = p["name"], p["obj"]._moId
+                    q = nodes.get(p["parent"])
+                    while q is not None and q["parent"] is not None:   # folders up to (excluding) the root
+                        dc_path.insert(0, q["name"])
+                        q = nodes.get(q["parent"])
+                    break
+                p = nodes.get(p["parent"])
+            hosts.append({"name": n["name"], "moid": moid, "cluster": cluster, "datacenter": datacenter,
+                          "datacenter_moid": dc_moid,
+                          "datacenter_path": "/".join(dc_path + [datacenter]) if datacenter else None})
+        hosts.sort(key=lambda h: (h["name"] or "", h["moid"]))
+        datacenters = sorted({(n["name"], n["obj"]._moId) for n in nodes.values() if n["kind"] == "Datacenter"})
+        clusters = sorted({n["name"] for n in nodes.values() if n["kind"] == "ClusterComputeResource"})
+        self._inventory = {"hosts": hosts, "datacenters": datacenters, "clusters": clusters, "nodes": nodes}
+        return self._inventory
+
+    def refresh_inventory(self):
+        self._inventory = None
+        return self._load_inventory()
+
+    def _host_record(self, moid):
+        for h in self._load_inventory()["hosts"]:
+            if h["moid"] == moid:
+                return h
+        return None
+
+    def find_targets(self, names=None, cluster=None, datacenter=None):
+        """``find_hosts`` for a module's target options (``esxi_hostname``, ``cluster_name``, ``datacenter``).
+
+        Through vCenter one of them is required, so that a task never acts on every host by accident; no match
+        at all is a ``NotFoundError``."""
+        names = list(names or []) or None
+        if self.is_vcenter and not (names or cluster or datacenter):
+            raise InputError("connected to vCenter: name the target hosts with esxi_hostname, cluster_name or "
+                             "datacenter (a task never acts on every host of a vCenter by default)",
+                             host=self.endpoint)
+        hosts = self.find_hosts(names=names, cluster=cluster, datacenter=datacenter)
+        if not hosts:
+            raise NotFoundError("no host matches (esxi_hostname=%s, cluster_name=%s, datacenter=%s)"
+                                % (", ".join(names or []) or "-", cluster or "-", datacenter or "-"),
+                                host=self.endpoint)
+        return hosts
+
+    def find_hosts(self, names=None, cluster=None, datacenter=None):
+        """Hosts to work on, sorted by name.
+
+        Via vCenter: the hosts named in ``names`` (host names or moids), of ``cluster`` (name), of ``datacenter``
+        (name), all filters combined; with none of them, every host. ``NotFoundError`` lists names, clusters or
+        datacenters that do not exist (``missing``). On ESXi directly: always the one host (filters ignored).
+        """
+        inv = self._load_inventory()
+        hosts = inv["hosts"]
+        if not self.is_vcenter:
+            if not hosts:
+                raise NotFoundError("no host found in the inventory", host=self.endpoint)
+            return [Host(self, h["name"], h["moid"]) for h in hosts[:1]]
+        if isinstance(names, str):
+            names = [names]
+        sel = list(hosts)
+        if datacenter:
+            if datacenter not in {d[0] for d in inv["datacenters"]}:
+                raise NotFoundError("datacenter %s not found (datacenters: %s)"
+                                    % (datacenter, ", ".join(d[0] for d in inv["datacenters"]) or "none"),
+                                    host=self.endpoint, missing=[datacenter])
+            sel = [h for h in sel if h["datacenter"] == datacenter]
+        if cluster:
+            if cluster not in inv["clusters"]:
+                raise NotFoundError("cluster %s not found (clusters: %s)"
+                                    % (cluster, ", ".join(inv["clusters"]) or "none"),
+                                    host=self.endpoint, missing=[cluster])
+            sel = [h for h in sel if h["cluster"] == cluster]
+        if names:
+            wanted = list(dict.fromkeys(names))
+            by_key = {}
+            for h in sel:
+                by_key.setdefault(h["name"], h)
+                by_key.setdefault(h["moid"], h)
+            missing = [n for n in wanted if n not in by_key]
+            if missing:
+                scope = (" in cluster %s" % cluster) if cluster else (
+                    " in datacenter %s" % datacenter if datacenter else "")
+                raise NotFoundError("host(s) not found%s: %s" % (scope, ", ".join(missing)), host=self.endpoint,
+                                    missing=missing)
+            picked = {}
+            for n in wanted:
+                picked[by_key[n]["moid"]] = by_key[n]
+            sel = sorted(picked.values(), key=lambda h: (h["name"], h["moid"]))
+        return [Host(self, h["name"], h["moid"]) for h in sel]
+
+    def host(self, ref):
+        """A ``Host`` from a handle, a host name or a moid (NotFoundError if unknown)."""
+        if isinstance(ref, Host):
+            if ref.client is not self:
+                return Host(self, ref.name, ref.moid)
+            return ref
+        if ref is None and self.is_vcenter:
+            raise InputError("a host name is required when connected to vCenter")
+        if not self.is_vcenter:
+            return self.find_hosts()[0]
+        return self.find_hosts(names=[ref])[0]
+
+    def host_facts(self, host):
+        """Plain facts of a host: name, moid, version, build, patch_level, product_line, full_name, api_version,
+        boot_time (ISO), connection_state, power_state, in_maintenance_mode, cluster, datacenter,
+        vcenter_managed, management_server_ip, endpoint."""
+        host = self.host(host)
+        props = self._host_props(host, ["name", "summary.config.product", "runtime.bootTime",
+                                        "runtime.connectionState", "runtime.powerState",
+                                        "runtime.inMaintenanceMode", "summary.managementServerIp"],
+                                 "read host facts")
+        prod = props.get("summary.config.product")
+        rec = self._host_record(host.moid) or {}
+        mgmt_ip = props.get("summary.managementServerIp")
+        return {
+            "name": props.get("name") or host.name, "moid": host.moid,
+            "version": getattr(prod, "version", None), "build": getattr(prod, "build", None),
+            "patch_level": getattr(prod, "patchLevel", None), "product_line": getattr(prod, "productLineId", None),
+            "full_name": getattr(prod, "fullName", None), "api_version": getattr(prod, "apiVersion", None),
+            "boot_time": iso(props.get("runtime.bootTime")),
+            "connection_state": props.get("runtime.connectionState"),
+            "power_state": props.get("runtime.powerState"),
+            "in_maintenance_mode": bool(props.get("runtime.inMaintenanceMode")),
+            "cluster": rec.get("cluster"), "datacenter": rec.get("datacenter"),
+            "vcenter_managed": bool(self.is_vcenter or mgmt_ip),
+            "management_server_ip": mgmt_ip or None,
+            "endpoint": self.endpoint,
+        }
+
+
+    def _datacenter_of(self, parent):
+        inv = self._load_inventory()
+        nodes = inv["nodes"]
+        p = nodes.get(parent._moId) if parent is not None else None
+        seen = 0
+        while p is not None and seen < 64:
+            seen += 1
+            if p["kind"] == "Datacenter":
+                path = [p["name"]]
+                q = nodes.get(p["parent"])
+                while q is not None and q["parent"] is not None:
+                    path.insert(0, q["name"])
+                    q = nodes.get(q["parent"])
+                return p["name"], p["obj"]._moId, "/".join(path)
+            p = nodes.get(p["parent"])
+        if inv["datacenters"]:
+            name, moid = inv["datacenters"][0]
+            return name, moid, name
+        return None, None, None
+
+    def _mo(self, vim_type, moid):
+        self._ensure()
+        return vim_type(moid, self._stub)

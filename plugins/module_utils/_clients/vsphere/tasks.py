@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: pyVmomi import guard, fault translation and the task waiter. Breaking changes at any time.
+
+This is the lowest layer of ``clients/``: ``_vsphere``, ``_esxcli`` and ``_datastore`` build on it.
+
+- ``HAS_PYVMOMI`` / ``PYVMOMI_IMPORT_ERROR``: modules call ``missing_required_lib("pyVmomi")`` with the
+  traceback when pyVmomi is missing; library code calls ``require_pyvmomi()``.
+- ``translate(exc, ...)``: every pyVmomi fault and socket/TLS error becomes one of the collection's exceptions
+  (``_errors.py``), with a message that names the host and never a secret.
+- ``wait_for_task(task, ...)``: polls ``Task.info`` with capped exponential backoff and jitter until the task
+  ends; returns the (pyVmomi) result to the caller *inside* the client layer, raises ``TaskFailedError`` with
+  the fault's type and message, ``TaskTimeoutError``, or ``ConnectionFailedError``/``HostNotConnectedError``
+  when the connection or the host goes away while waiting.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import re
+import socket
+import ssl
+import time
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
+    AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, NotFoundError,
+    TaskFailedError, TaskTimeoutError, VSphereError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_text, redact_url
+
+try:
+    from pyVmomi import vim, vmodl  # noqa: F401  (re-exported for the other client modules)
+    HAS_PYVMOMI = True
+    PYVMOMI_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - depends on the controller
+    import traceback as _traceback
+    vim = vmodl = None
+    HAS_PYVMOMI = False
+    PYVMOMI_IMPORT_ERROR = _traceback.format_exc()
+
+
+def require_pyvmomi():
+    """Raise ``VSphereError`` with install advice when pyVmomi cannot be imported."""
+    if not HAS_PYVMOMI:
+        raise VSphereError("the Python library pyVmomi is required to talk to vCenter/ESXi "
+                           "(pip install pyvmomi)", import_error=PYVMOMI_IMPORT_ERROR)
+
+
+_URL = re.compile(r"(?:https?|ftp)://[^\s'\"<>]+")
+
+
+def endpoint_label(hostname, port):
+    """``host:port`` as messages and results name a vCenter/ESXi endpoint; IPv6 literals in brackets."""
+    host = str(hostname)
+    return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
+
+
+def redact(text, secrets=()):
+    """``text`` with every URL passed through ``redact_url`` and every secret string replaced."""
+    if text is None:
+        return None
+    out = _URL.sub(lambda m: redact_url(m.group(0)), str(text))
+    return redact_text(out, secrets)
+
+
+# ---- fault translation -------------------------------------------------------------------------
+
+CERT_HINT = ("certificate verification failed; this is a TLS certificate problem, not a login problem. "
+             "Give the CA bundle that signed the server certificate (ca_path, REQUESTS_CA_BUNDLE or "
+             "SSL_CERT_FILE), or set validate_certs: false for lab hosts only")
+
+# Errors raised by the socket/HTTP layer when the peer is unreachable or went away.
+_NETWORK_ERRORS = (ConnectionError, socket.timeout, TimeoutError, socket.gaierror, socket.herror,
+                   http.client.HTTPException, ssl.SSLError, OSError)
+
+
+def fault_name(exc):
+    """The WSDL name of a vmodl fault (``InvalidLogin``), else the Python class name."""
+    return getattr(exc, "_wsdlName", None) or type(exc).__name__
+
+
+def fault_message(exc):
+    """The human text of a vmodl fault or any exception (``msg``, ``faultMessage``, ``text``, ``reason`` ...)."""
+    parts = []
+    msg = getattr(exc, "msg", None)
+    if msg:
+        parts.append(str(msg))
+    for lm in getattr(exc, "faultMessage", None) or ():
+        text = getattr(lm, "message", None)
+        if text and text not in parts:
+            parts.append(str(text))
+    for attr in ("text", "reason"):
+        val = getattr(exc, attr, None)
+        if val and isinstance(val, str) and val not in parts:
+            parts.append(val)
+    prop = getattr(exc, "invalidProperty", None)
+    if prop:
+        parts.append("invalid property: %s" % prop)
+    cause = getattr(exc, "faultCause", None)
+    if cause is not None and cause is not exc:
+        sub = fault_message(cause)
+        if sub:
+            parts.append("caused by %s: %s" % (fault_name(cause), sub))
+    if not parts and not _is_vmodl_fault(exc):
+        text = str(exc)
+        if text:
+            parts.append(text)
+    return "; ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _is_vmodl_fault(exc):
+    return HAS_PYVMOMI and isinstance(exc, vmodl.MethodFault)
+
+
+def is_connection_error(exc):
+    """True for socket/HTTP/TLS errors (host unreachable, connection dropped), not for SOAP faults."""
+    return isinstance(exc, _NETWORK_ERRORS) and not _is_vmodl_fault(exc)
+
+
+def is_session_lost(exc):
+    """True when the SOAP session is no longer valid (hostd restarted, session expired)."""
+    return HAS_PYVMOMI and isinstance(exc, vim.fault.NotAuthenticated)
+
+
+def translate(exc, host=None, action=None, secrets=(), endpoint=None, in_task=False):
+    """Return the collection exception for ``exc`` (a pyVmomi fault or a network error).
+
+    ``host`` labels the error (``esx1`` or ``vcenter:443``); ``action`` says what was being done
+    ("install patches"); ``secrets`` are redacted from the message. Our own exceptions pass through unchanged.
+    """
+    if isinstance(exc, FleetpatchError):
+        return exc
+    what = ("%s failed: " % action) if action else ""
+    name = fault_name(exc)
+    details = {"fault_type": name}
+    if endpoint and endpoint != host:
+        details["endpoint"] = endpoint
+
+    def _msg(text):
+        return redact(what + text, secrets)
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = getattr(exc, "verify_message", None) or str(exc)
+        return ConnectionFailedError(_msg("%s (%s)" % (CERT_HINT, reason)), host=host, certificate_error=True,
+                                     **details)
+    if isinstance(exc, ssl.SSLError):
+        return ConnectionFailedError(_msg("TLS error: %s" % (exc.reason or exc)), host=host, **details)
+    if isinstance(exc, socket.gaierror):
+        return ConnectionFailedError(_msg("cannot resolve the host name (%s)" % exc), host=host, **details)
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return ConnectionFailedError(_msg("timed out talking to the server (%s)" % (exc or "timeout")), host=host,
+                                     **details)
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectionFailedError(_msg("connection refused (nothing listens on that port, or a firewall "
+                                          "rejects it)"), host=host, **details)
+    if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                        ConnectionAbortedError)):
+        return ConnectionFailedError(_msg("the connection was dropped by the server (%s); the host may be "
+                                          "restarting" % (exc or name)), host=host, connection_lost=True,
+                                     **details)
+    if not _is_vmodl_fault(exc):
+        if is_connection_error(exc):
+            return ConnectionFailedError(_msg("%s: %s" % (name, exc)), host=host, **details)
+        return VSphereError(_msg("%s: %s" % (name, exc)), host=host, **details)
+
+    text = fault_message(exc) or name
+    if isinstance(exc, vim.fault.InvalidLogin):
+        return AuthenticationError(_msg("incorrect user name or password (%s)" % text), host=host,
+                                   **details)
+    if isinstance(exc, vim.fault.NotAuthenticated):
+        return ConnectionFailedError(_msg("the session is no longer valid (%s); the host may have restarted "
+                                          "or the session expired" % text), host=host, session_lost=True,
+                                     **details)
+    if isinstance(exc, vim.fault.NoPermission):
+        priv = getattr(exc, "privilegeId", None)
+        missing = [getattr(m, "privilegeId", None) for m in (getattr(exc, "missingPrivileges", None) or ())]
+        privs = [p for p in [priv] + missing if p]
+        return VSphereError(_msg("permission denied: the user lacks privilege %s (%s)"
+                                 % (", ".join(sorted(set(privs))) or "unknown", text)),
+                            host=host, privilege=privs[0] if privs else None, **details)
+    if isinstance(exc, (vmodl.fault.HostNotConnected, vmodl.fault.HostNotReachable)):
+        return HostNotConnectedError(_msg("the host is not connected to vCenter (%s)" % text), host=host,
+                                     **details)
+    if isinstance(exc, vim.fault.HostConnectFault):
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return ConnectionFailedError(_msg("%s (%s)" % (CERT_HINT, text)), host=host, certificate_error=True,
+                                         **details)
+        return ConnectionFailedError(_msg(text), host=host, **details)
+    if isinstance(exc, (vmodl.fault.ManagedObjectNotFound, vim.fault.NotFound)):
+        return NotFoundError(_msg("%s (%s)" % (text, name)), host=host, **details)
+    if isinstance(exc, vmodl.fault.MethodNotFound):
+        return VSphereError(_msg("the server does not support this call (%s: %s)" % (name, text)), host=host,
+                            **details)
+    if in_task:
+        return TaskFailedError(_msg("%s: %s" % (name, text)), host=host, **details)
+    return VSphereError(_msg("%s: %s" % (name, text)), host=host, **details)
+
+
+# ---- backoff ------------------------------------------------------------------------------------
+
+def backoff_delays(initial=0.2, maximum=5.0, factor=1.6, jitter=0.2, rng=random.random):
+    """Endless generator of sleep times: ``initial * factor**n`` capped at ``maximum``, +/- ``jitter`` fraction."""
+    delay = float(initial)
+    while True:
+        j = 1.0 + jitter * (2.0 * rng() - 1.0)
+        yield max(0.0, min(maximum, delay) * j)
+        delay = min(maximum, delay * factor)
+
+
+# ---- task waiting -------------------------------------------------------------------------------
+
+TERMINAL_STATES = ("success", "error")
+
+
+_TASK_PATHS = ["info.state", "info.error", "info.result", "info.progress"]
+
+
+def _task_snapshot(task, collector):
+    """(state, error, result, progress) of a task through the property collector. Reading only these paths
+    (not the whole ``info``) keeps a malformed ``info.entity`` from breaking the wait."""
+    spec = vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=task, skip=False)],
+        propSet=[vmodl.query.PropertyCollector.PropertySpec(type=vim.Task, pathSet=_TASK_PATHS, all=False)])
+    res = collector.RetrievePropertiesEx(specSet=[spec], options=vmodl.query.PropertyCollector.RetrieveOptions())
+    props = {}
+    for oc in (getattr(res, "objects", None) or ()):
+        props.update({p.name: p.val for p in oc.propSet or ()})
+    return props.get("info.state"), props.get("info.error"), props.get("info.result"), props.get("info.progress")
+
+
+def wait_for_task(task, timeout=3600, host=None, action=None, poll_initial=0.1, poll_max=5.0, secrets=(),
+                  endpoint=None, collector=None, sleep=time.sleep, clock=time.monotonic):
+    """Wait for a vim Task; return ``task.info.result``.
+
+    Raises ``TaskFailedError`` (fault type and message in ``details``), ``TaskTimeoutError`` after ``timeout``
+    seconds (the task keeps running on the server), ``ConnectionFailedError`` when the connection drops or the
+    session dies while waiting (the outcome is then unknown) and ``HostNotConnectedError`` when vCenter lost the
+    host.
+    """
+    require_pyvmomi()
+    label = action or "task"
+    deadline = clock() + float(timeout)
+    delays = backoff_delays(initial=poll_initial, maximum=poll_max)
+    task_id = getattr(task, "_moId", None)
+    progress = None
+    while True:
+        try:
+            if collector is None:
+                collector = vim.ServiceInstance("ServiceInstance", task._stub).RetrieveContent().propertyCollector
+            state, fault, result, progress = _task_snapshot(task, collector)
+        except Exception as exc:  # the connection or the session went away while polling
+            err = translate(exc, host=host, action=label, secrets=secrets, endpoint=endpoint)
+            err.details.setdefault("task", task_id)
+            err.details["outcome_unknown"] = True
+            err.msg += " (while waiting for task %s; its outcome is unknown)" % task_id
+            err.args = (str(err),)
+            raise err
+        if state == "success":
+            return result
+        if state == "error":
+            err = translate(fault, host=host, action=label, secrets=secrets, endpoint=endpoint, in_task=True)
+            if err.kind == VSphereError.kind and "privilege" not in err.details:  # the generic class, not a subclass
+                err = TaskFailedError(err.msg, host=host, **err.details)
+            err.details.setdefault("task", task_id)
+            err.details.setdefault("fault_message", redact(fault_message(fault), secrets) if fault else None)
+            raise err
+        now = clock()
+        if now >= deadline:
+            raise TaskTimeoutError(
+                "%s did not finish within %ss (task %s still %s%s); it may still complete on the server"
+                % (label, timeout, task_id, state, (", %s%%" % progress) if progress is not None else ""),
+                host=host, task=task_id, state=state, progress=progress)
+        sleep(min(next(delays), max(0.0, deadline - now)))

@@ -1,0 +1,803 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: turn depot metadata bytes into models. No I/O. Breaking changes at any time.
+
+Formats (see tests/fixtures/real/SOURCES.md for real samples):
+
+* VIB XML (root ``vib``) in three forms: depot ``metadata.zip/vibs/*.xml`` (adds ``relative-path``,
+  ``packed-size`` and a top-level ``checksum``), ``descriptor.xml`` inside a ``.vib``, and an installed host's
+  ``/var/db/esximg/vibs/*`` record (may add ``installdate``; payloads gain ``boot-order``/``vfat-name``).
+* bulletin XML (root ``bulletin``), including the 7.0+ ``componentNameSpec``/``componentVersionSpec``.
+* image profile XML (root ``imageprofile``), installed-host form and depot form (``imageprofile.rng``).
+* legacy ``vmware.xml`` (root ``metadataResponse``): bulletins with flattened VIBs; ``maintenanceMode`` or
+  ``maintenance-mode``. It has no acceptance level, so such VIBs get the lowest one (``community``).
+* ``index.xml`` (root ``vendorList``) and ``vendor-index.xml`` (root ``metaList``).
+
+Dates are normalised to ISO 8601 with a UTC offset (``2019-03-15T03:12:51.263547`` becomes
+``2019-03-15T03:12:51.263547+00:00``; VMware's esximage also reads a date without a zone as UTC). A value that
+is not a date is kept as written. Relations are kept exactly as written (``<<``, ``<=``, ``=``, ``>=``, ``>>``
+or ``None``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import sys
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
+    Bulletin, Checksum, Component, ImageProfile, MetadataRef, Payload, Platform, Provide, Relation, Vib,
+    normalize_acceptance,
+)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import element_to_dict, parse_xml
+
+_intern = sys.intern
+_RELATIONS = frozenset(("<<", "<=", "=", ">=", ">>"))
+
+# Shared immutable value objects: the same platform/relation/provide appears in thousands of records.
+_PLATFORMS = {}
+_RELATION_CACHE = {}
+_PROVIDE_CACHE = {}
+_DATE_CACHE = {}
+_ACCEPT_CACHE = {}
+_TAGS_CACHE = {}      # raw texts of a <software-tags> list -> tags
+_MAX_SHARED = 200000
+
+_DATE_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+                      r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$")
+_TRUE = frozenset(("true", "1", "yes"))
+try:
+    from lxml import etree as _etree
+    _FILES = _etree.XPath("file/text()", smart_strings=False)
+except ImportError:  # pragma: no cover - _xml reports the missing library
+    _FILES = None
+_FALSE = frozenset(("false", "0", "no", ""))
+
+
+# ---- small helpers ---------------------------------------------------------------------------------------
+def normalize_date(text):
+    """ISO 8601 with offset, or the text as written if it is no date; None for empty."""
+    if text is None:
+        return None
+    cached = _DATE_CACHE.get(text)
+    if cached is not None:
+        return cached
+    raw = text.strip()
+    if not raw:
+        return None
+    out = raw
+    m = _DATE_RE.match(raw)
+    if m:
+        y, mo, d, hh, mi, ss, frac, tz = m.groups()
+        try:
+            micro = int((frac or "0")[:6].ljust(6, "0"))
+            if tz in (None, "Z"):
+                tzinfo = datetime.timezone.utc
+            else:
+                sign = -1 if tz[0] == "-" else 1
+                digits = tz[1:].replace(":", "")
+                tzinfo = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]),
+                                                                     minutes=int(digits[2:4] or 0)))
+            dt = datetime.datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), micro, tzinfo)
+            out = dt.isoformat()
+        except ValueError:
+            out = raw
+    if len(_DATE_CACHE) < _MAX_SHARED:
+        _DATE_CACHE[text] = out
+    return out
+
+
+def _text(el):
+    if el is None:
+        return ""
+    t = el.text
+    return t.strip() if t else ""
+
+
+def _opt_text(el):
+    t = _text(el)
+    return t or None
+
+
+def _bool(el, default, what, source):
+    if el is None:
+        return default
+    t = (el.text or "").strip().lower()
+    if t in _TRUE:
+        return True
+    if t in _FALSE:
+        return default if t == "" else False
+    raise DepotFormatError("<%s> is %r, not a boolean" % (what, el.text), source=source)
+
+
+def _int(value, what, source):
+    if value is None:
+        return None
+    value = value.strip()
+    if value == "":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise DepotFormatError("%s is %r, not an integer" % (what, value), source=source)
+    if n < 0:
+        raise DepotFormatError("%s is negative (%d)" % (what, n), source=source)
+    return n
+
+
+def _acceptance(value, source):
+    if value is None or not value.strip():
+        return None
+    a = _ACCEPT_CACHE.get(value)
+    if a is None:
+        try:
+            a = normalize_acceptance(value)
+        except ValueError as e:
+            raise DepotFormatError(str(e), source=source)
+        _ACCEPT_CACHE[value] = a
+    return a
+
+
+def platform(product_line, version, locale):
+    key = (product_line or "", version or "", locale or "")
+    p = _PLATFORMS.get(key)
+    if p is None:
+        p = Platform(_intern(key[0]), _intern(key[1]), _intern(key[2]))
+        if len(_PLATFORMS) < _MAX_SHARED:
+            _PLATFORMS[key] = p
+    return p
+
+
+def relation(name, rel, version, source=None):
+    key = (name, rel, version)
+    r = _RELATION_CACHE.get(key)
+    if r is None:
+        if not name:
+            raise DepotFormatError("constraint without a name", source=source)
+        if rel is not None and rel not in _RELATIONS:
+            raise DepotFormatError("constraint %r has unknown relation %r" % (name, rel), source=source)
+        r = Relation(_intern(name), rel, version)
+        if len(_RELATION_CACHE) < _MAX_SHARED:
+            _RELATION_CACHE[key] = r
+    return r
+
+
+def provide(name, version, source=None):
+    key = (name, version)
+    p = _PROVIDE_CACHE.get(key)
+    if p is None:
+        if not name:
+            raise DepotFormatError("provide without a name", source=source)
+        p = Provide(_intern(name), version)
+        if len(_PROVIDE_CACHE) < _MAX_SHARED:
+            _PROVIDE_CACHE[key] = p
+    return p
+
+
+def _platforms(els):
+    out = []
+    for p in els:
+        a = p.attrib
+        out.append(platform(a.get("productLineID", ""), a.get("version", ""), a.get("locale", "")))
+    return tuple(out)
+
+
+def _constraints(el, source):
+    if el is None:
+        return ()
+    # bytes attribute names: lxml uses them as they are (a str is encoded on every call)
+    keys = [(c.get(b"name"), c.get(b"relation") or None, c.get(b"version") or None) for c in el]
+    out = tuple(map(_RELATION_CACHE.get, keys))
+    if not all(out):    # a first sighting (None; a Relation is always true): build them in order, checked
+        out = tuple([relation(k[0], k[1], k[2], source) for k in keys])
+    return out
+
+
+def _provides(el, source):
+    if el is None:
+        return ()
+    keys = [(c.get(b"name"), c.get(b"version") or None) for c in el]
+    out = tuple(map(_PROVIDE_CACHE.get, keys))
+    if not all(out):    # a first sighting
+        out = tuple([provide(k[0], k[1], source) for k in keys])
+    return out
+
+
+def _checksum(el):
+    get = el.get
+    ctype = get("checksum-type")
+    t = el.text
+    return Checksum(_intern(ctype) if ctype else "", t.strip() if t else "", get("verify-process"))
+
+
+def _payloads(el, source):
+    if el is None:
+        return ()
+    out = []
+    for p in el:
+        get = p.get
+        name = get("name")
+        if not name:
+            raise DepotFormatError("payload without a name", source=source)
+        size = get("size")
+        usize = get("uncompressed-size")
+        out.append(Payload(
+            name, _intern(get("type") or ""),
+            int(size) if size and size.isdigit() else _int(size, "payload %s size" % name, source),
+            int(usize) if usize and usize.isdigit() else _int(usize, "payload %s uncompressed-size" % name, source),
+            get("compression-option"),
+            tuple([_checksum(c) for c in p if c.tag == "checksum"])))
+    return tuple(out)
+
+
+def _children(root):
+    return {c.tag: c for c in root}
+
+
+def _as_root(data, source, expect):
+    if isinstance(data, (bytes, str)):
+        return parse_xml(data, source, expect=expect)
+    if data.tag not in ((expect,) if isinstance(expect, str) else expect):
+        raise DepotFormatError("unexpected root element <%s> (expected <%s>)" % (data.tag, expect), source=source)
+    return data
+
+
+def _required(d, tag, source, what):
+    el = d.get(tag)
+    t = _text(el)
+    if not t:
+        raise DepotFormatError("%s has no <%s>" % (what, tag), source=source)
+    return t
+
+
+# ---- VIB -----------------------------------------------------------------------------------------------
+_SMALL = {}   # shared copies of short repeated values (checksum and payload types)
+_BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "True": True, "False": False}
+_new = object.__new__
+
+
+def _fast_checksum(el):
+    """``Checksum`` without the frozen-dataclass ``__init__`` (hot path: ~6 per VIB)."""
+    ctype = el.get(b"checksum-type")
+    t = el.text
+    c = _new(Checksum)
+    cd = c.__dict__
+    cd["type"] = _intern(ctype) if ctype else ""
+    cd["value"] = t.strip() if t else ""
+    cd["verify_process"] = el.get(b"verify-process")
+    return c
+
+
+def _flag(el, default, what, source):
+    if el is None:
+        return default
+    v = _BOOL_TEXT.get(el.text)
+    if v is None:
+        return _bool(el, default, what, source)
+    return v
+
+
+_FL_OPEN = b"<file-list>"
+_FL_CLOSE = b"</file-list>"
+_FL_ANY = b"<file-list"
+_FL_SEP = "</file><file>"
+FAST_FILE_LIST_MIN = 8192
+_XML_BAD_BYTES = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32))
+_FL_PLAIN = bytes(c for c in range(256) if c != 0x3c and c not in _XML_BAD_BYTES)   # all but "<" and those
+_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|amp|lt|gt|quot|apos);")
+_ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _unescape(text):
+    if "&" not in text:
+        return text
+    if text.count("&") != len(_ENTITY.findall(text)):
+        return None
+
+    def repl(m):
+        e = m.group(1)
+        if e[0] == "#":
+            return chr(int(e[2:], 16) if e[1] == "x" else int(e[1:]))
+        return _ENTITY_CHARS[e]
+    try:
+        return _ENTITY.sub(repl, text)
+    except (ValueError, OverflowError):
+        return None
+
+
+def split_file_list(data):
+    """Fast path for big records (esx-base lists ~4,900 files): ``(data_with_empty_file_list, files)`` or None.
+
+    Used only when the ``<file-list>`` segment is provably plain ``<file>text</file>`` markup (no comments,
+    CDATA, nested markup, control characters or unknown entities) and occurs once; the rest of the document,
+    with ``<file-list/>`` in its place, still goes through the safe parser, and ``parse_vib`` checks that the
+    placeholder is a direct child of ``<vib>``. Anything else returns None and the normal path is used.
+    """
+    a = data.find(_FL_OPEN)
+    if a < 0:
+        return None
+    # The close tag is looked for from the end (the list is most of the record, a forward search would scan
+    # it once more). The segment is only accepted when the close tag is the one right after the list: any
+    # earlier "</file-list>" lies inside the segment, and its "<" fails the separator count. Then the first
+    # close tag is tried, as a forward search would have found it.
+    b = data.rfind(_FL_CLOSE)
+    out = _split_at(data, a, b)
+    if out is None and b > a:
+        first = data.find(_FL_CLOSE, a, b)
+        if first >= 0:
+            out = _split_at(data, a, first)
+    return out
+
+
+def _split_at(data, a, b):
+    """``split_file_list`` for the ``<file-list>`` at ``a`` closed at ``b``."""
+    if b < 0 or b - a < FAST_FILE_LIST_MIN or data.find(_FL_ANY, 0, a + len(_FL_ANY)) != a or data.find(_FL_ANY, b) >= 0:
+        return None
+    if b"!" in data and b"<!" in data:      # comments, CDATA, declarations: normal path
+        return None
+    start = a + len(_FL_OPEN)
+    if not (data.startswith(b"<file>", start) and data.endswith(b"</file>", start, b)):
+        return None
+    if not _utf8_document(data):
+        return None
+    body = data[start + 6:b - 7]
+    # only "<" and the bytes XML forbids survive: none of the latter, and every "<" in a separator
+    marks = body.translate(None, _FL_PLAIN)
+    if marks.count(b"<") != len(marks):
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    parts = text.split(_FL_SEP)
+    # every "<" of the body must belong to a separator: then no part holds markup
+    if len(marks) != 2 * (len(parts) - 1) or (b"]" in body and b"]]>" in body):
+        return None
+    if "&" in text:
+        parts = [_unescape(x) for x in parts]
+        if any(x is None for x in parts):
+            return None
+    if "" in parts:
+        parts = [x for x in parts if x]
+    return data[:a] + b"<file-list/>" + data[b + len(_FL_CLOSE):], tuple(parts)
+
+
+_XML_DECL_ENCODING = re.compile(br"<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _utf8_document(data):
+    """True unless an XML declaration names an encoding other than UTF-8 (the fast path decodes UTF-8)."""
+    head = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
+    if not head.startswith(b"<?xml"):
+        return True
+    end = head.find(b"?>")
+    m = _XML_DECL_ENCODING.match(head, 0, end + 2 if end >= 0 else 0)
+    return m is None or m.group(1).lower() in (b"utf-8", b"utf8")
+
+
+def parse_vib_bytes(data, source=None):
+    """``parse_vib`` for raw bytes, with the fast path for big file lists."""
+    split = split_file_list(data) if len(data) > FAST_FILE_LIST_MIN else None
+    if split is None:
+        return _vib(parse_xml(data, source, expect="vib"), source, None)
+    return _vib(parse_xml(split[0], source, expect="vib"), source, split[1])
+
+
+def parse_vib(data, source=None, files=None):
+    """A ``Vib`` from VIB XML (depot ``vibs/*.xml``, ``descriptor.xml`` or an installed-host record).
+
+    ``files`` (internal) is the file list already taken out by ``split_file_list``.
+    """
+    return _vib(_as_root(data, source, "vib"), source, files)
+
+
+def _vib(root, source, files):
+    """``parse_vib`` of a ``<vib>`` root element."""
+    d = {c.tag: c for c in root}
+    get = d.get
+    el = get("name")
+    name = el.text if el is not None else None
+    if name:
+        name = name.strip()
+    if not name:
+        raise DepotFormatError("VIB has no <name>", source=source)
+    req = []
+    for tag in ("version", "vendor", "type"):
+        el = get(tag)
+        t = el.text.strip() if el is not None and el.text else ""
+        if not t:
+            raise DepotFormatError("VIB %s has no <%s>" % (name, tag), source=source)
+        req.append(t)
+    version, vendor, vtype = req
+    vendor = _intern(vendor)
+    vtype = _intern(vtype)
+
+    depends = conflicts = replaces = provides = ()
+    el = get("relationships")
+    if el is not None:
+        for r in el:
+            if not len(r):
+                continue
+            t = r.tag
+            if t == "depends":
+                depends = _constraints(r, source)
+            elif t == "conflicts":
+                conflicts = _constraints(r, source)
+            elif t == "replaces":
+                replaces = _constraints(r, source)
+            elif t == "provides":
+                provides = _provides(r, source)
+
+    maint = True
+    platforms = ()
+    hw = ()
+    el = get("system-requires")
+    if el is not None:
+        plats = None
+        for r in el:
+            t = r.tag
+            if t == "maintenance-mode":
+                maint = _BOOL_TEXT.get(r.text)
+                if maint is None:
+                    maint = _bool(r, True, "maintenance-mode", source)
+                if not maint:
+                    # newer descriptors may say install="true"/remove="true" instead of the text
+                    maint = (r.get(b"install", "").lower() == "true")
+            elif t == "softwarePlatform":
+                if plats is None:
+                    plats = []
+                plats.append(platform(r.get(b"productLineID", ""), r.get(b"version", ""), r.get(b"locale", "")))
+            elif t == "hwplatform":
+                hw = hw + (dict(r.attrib),)
+        if plats:
+            platforms = tuple(plats)
+
+    el = get("acceptance-level")
+    acceptance = _ACCEPT_CACHE.get(el.text) if el is not None else None
+    if acceptance is None:
+        acceptance = _acceptance(el.text if el is not None else None, source)
+        if acceptance is None:
+            raise DepotFormatError("VIB %s has no <acceptance-level>" % name, source=source)
+
+    el = get("checksum")
+    checksum = _fast_checksum(el) if el is not None else None
+    el = get("urls")
+    urls = tuple([(u.get(b"key", ""), _text(u)) for u in el]) if el is not None and len(el) else ()
+    el = get("software-tags")
+    if el is not None and len(el):
+        raw = tuple([t.text for t in el])
+        tags = _TAGS_CACHE.get(raw)
+        if tags is None:
+            tags = _tags(raw)
+    else:
+        tags = ()
+    el = get("file-list")
+    if files is not None:
+        if el is None or len(el) or (el.text or "").strip():
+            raise DepotFormatError("VIB %s: <file-list> is not a direct child of <vib>" % name, source=source)
+    else:
+        n = len(el) if el is not None else 0
+        if not n:
+            files = ()
+        elif n < 32:
+            files = tuple([t for t in [f.text for f in el] if t])
+        else:
+            files = tuple(_FILES(el))
+
+    payloads = ()
+    el = get("payloads")
+    if el is not None and len(el):
+        out = []
+        for p in el:
+            pname = p.get(b"name")
+            if not pname:
+                raise DepotFormatError("payload without a name", source=source)
+            size = p.get(b"size")
+            usize = p.get(b"uncompressed-size")
+            ptype = p.get(b"type") or ""
+            po = _new(Payload)
+            pd = po.__dict__
+            pd["name"] = pname
+            pd["type"] = _SMALL.setdefault(ptype, ptype)
+            pd["size"] = int(size) if size and size.isdigit() else _int(size, "payload %s size" % pname, source)
+            pd["uncompressed_size"] = None if usize is None else (
+                int(usize) if usize.isdigit() else _int(usize, "payload %s uncompressed-size" % pname, source))
+            pd["compression_option"] = p.get(b"compression-option")
+            cks = []
+            for c in p:
+                if c.tag != "checksum":
+                    continue
+                ctype = c.get(b"checksum-type")
+                ct = c.text
+                co = _new(Checksum)
+                cd = co.__dict__
+                cd["type"] = _SMALL.setdefault(ctype, ctype) if ctype else ""
+                cd["value"] = ct.strip() if ct else ""
+                cd["verify_process"] = c.get(b"verify-process")
+                cks.append(co)
+            pd["checksums"] = tuple(cks)
+            out.append(po)
+        payloads = tuple(out)
+
+    packed = None
+    el = get("packed-size")
+    if el is not None:
+        t = el.text
+        if t:
+            packed = int(t) if t.isdigit() else _int(t, "packed-size", source)
+    summary, description, rdate, relpath, idate = [
+        (el.text.strip() if el.text else "") if el is not None else "" for el in map(get, _VIB_TEXT)]
+    if not idate:
+        el = get("install-date")
+        idate = el.text.strip() if el is not None and el.text else ""
+    idate = normalize_date(idate) if idate else None
+    rdate = normalize_date(rdate) if rdate else None
+    relpath = relpath or None
+
+    flags = [False if el is None else _BOOL_TEXT.get(el.text) for el in map(get, _FLAG_NAMES)]
+    if None in flags:
+        flags = [False if el is None else _bool(el, False, tag, source)
+                 for el, tag in zip(map(get, _FLAG_NAMES), _FLAG_NAMES)]
+
+    return Vib(
+        "%s_%s_%s_%s" % (vendor, vtype, name, version), name, version, vendor, vtype, acceptance,
+        summary, description, rdate, depends, conflicts, replaces, provides, maint,
+        flags[0], flags[1], flags[2], flags[3], flags[4],
+        platforms, hw, relpath, packed, checksum, payloads, tags, files, idate, source, urls,
+    )
+
+
+_VIB_TEXT = ("summary", "description", "release-date", "relative-path", "installdate")
+_FLAG_NAMES = ("live-install-allowed", "live-remove-allowed", "stateless-ready", "overlay", "cimom-restart")
+
+
+def _tags(raw):
+    """The software tags of a VIB from the texts of its ``<tag>`` elements (shared per distinct list)."""
+    tags = []
+    for x in raw:
+        if x:
+            y = x.strip()
+            if y:
+                tags.append(_intern(y))
+    tags = tuple(tags)
+    if len(_TAGS_CACHE) < _MAX_SHARED:
+        _TAGS_CACHE[raw] = tags
+    return tags
+
+
+# ---- bulletin -------------------------------------------------------------------------------------------
+_BULLETIN_TEXT = ("id", "vendor", "summary", "severity", "category", "urgency", "releaseType", "releaseDate",
+                  "kbUrl", "description", "contact")
+
+
+def _bulletin_from(d, source, vib_ids):
+    bid, vendor, summary, severity, category, urgency, rtype, rdate, kb, desc, contact = [
+        (el.text.strip() if el.text else "") if el is not None else "" for el in map(d.get, _BULLETIN_TEXT)]
+    if not bid:
+        raise DepotFormatError("bulletin has no <id>", source=source)
+    comp = None
+    ns = d.get("componentNameSpec")
+    vs = d.get("componentVersionSpec")
+    if ns is not None or vs is not None:
+        cname = ns.get(b"name") if ns is not None else None
+        cver = vs.get(b"version") if vs is not None else None
+        if not cname or not cver:
+            raise DepotFormatError("bulletin %s has an incomplete component spec (name %r, version %r)"
+                                   % (bid, cname, cver), source=source)
+        comp = _new(Component)      # frozen dataclass: without its __init__ (one per bulletin)
+        cd = comp.__dict__
+        cd["name"] = cname
+        cd["version"] = cver
+        cd["display_name"] = ns.get(b"uiString")
+        cd["display_version"] = vs.get(b"uiString")
+    plats = d.get("platforms")
+    if plats is not None and len(plats):
+        plats = tuple([platform(p.get(b"productLineID", ""), p.get(b"version", ""), p.get(b"locale", ""))
+                       for p in plats])
+    else:
+        plats = ()
+    return Bulletin(bid, _intern(vendor), summary, _intern(severity), _intern(category), _intern(urgency),
+                    _intern(rtype), normalize_date(rdate) if rdate else None, kb or None, desc, contact or None,
+                    plats, vib_ids, comp, source)
+
+
+def parse_bulletin(data, source=None):
+    """A ``Bulletin`` from ``bulletins/*.xml``."""
+    root = _as_root(data, source, "bulletin")
+    d = {c.tag: c for c in root}
+    vl = d.get("vibList")
+    if vl is not None and len(vl):
+        vib_ids = tuple([x for x in [v.text.strip() for v in vl if v.tag == "vibID" and v.text] if x])
+    else:
+        vib_ids = ()
+    return _bulletin_from(d, source, vib_ids)
+
+
+# ---- image profile --------------------------------------------------------------------------------------
+def parse_profile(data, source=None):
+    """An ``ImageProfile`` (installed-host form or the depot form of imageprofile.rng)."""
+    root = _as_root(data, source, "imageprofile")
+    d = _children(root)
+    name = _required(d, "name", source, "image profile")
+    vl = d.get("viblist")
+    ids = []
+    if vl is not None:
+        for v in vl:
+            vid = None
+            # <vib-id> is the first (usually the only) child: look at that one before iterating
+            c = v[0] if len(v) else None
+            if c is not None and c.tag != "vib-id":
+                c = None
+                for x in v:
+                    if x.tag == "vib-id":
+                        c = x
+                        break
+            if c is not None:
+                vid = c.text
+                vid = vid.strip() if vid else ""
+            if not vid:
+                raise DepotFormatError("image profile %s lists a <vib> without <vib-id>" % name, source=source)
+            ids.append(vid)
+    acc = d.get("acceptancelevel")
+    acceptance = _acceptance(acc.text if acc is not None else None, source) or "partner"
+    return ImageProfile(name, _text(d.get("creator")), acceptance, tuple(ids), _text(d.get("description")),
+                        _opt_text(d.get("profileID")), normalize_date(_text(d.get("creationtime"))),
+                        normalize_date(_text(d.get("modifiedtime"))),
+                        _bool(d.get("readonly"), False, "readonly", source), source)
+
+
+# ---- legacy vmware.xml ----------------------------------------------------------------------------------
+def _legacy_vib(v, source):
+    d = _children(v)
+    name = _required(d, "name", source, "vmware.xml VIB")
+    version = _required(d, "version", source, "vmware.xml VIB %s" % name)
+    vendor = _intern(_required(d, "vendor", source, "vmware.xml VIB %s" % name))
+    vtype = _intern(_required(d, "vibType", source, "vmware.xml VIB %s" % name))
+    maint = True
+    plats = []
+    sr = d.get("systemReqs")
+    if sr is not None:
+        for r in sr:
+            if r.tag in ("maintenanceMode", "maintenance-mode"):
+                maint = _bool(r, True, r.tag, source)
+            elif r.tag in ("swPlatform", "softwarePlatform"):
+                a = r.attrib
+                plats.append(platform(a.get("productLineID", ""), a.get("version", ""), a.get("locale", "")))
+    depends = conflicts = replaces = provides = ()
+    rels = d.get("relationships")
+    if rels is not None:
+        for r in rels:
+            if r.tag == "depends":
+                depends = _constraints(r, source)
+            elif r.tag == "conflicts":
+                conflicts = _constraints(r, source)
+            elif r.tag == "replaces":
+                replaces = _constraints(r, source)
+            elif r.tag == "provides":
+                provides = _provides(r, source)
+    pv = d.get("provides")
+    if pv is not None and len(pv) and not provides:
+        provides = _provides(pv, source)
+    tags_el = d.get("softwareTags")
+    tags = tuple(_intern(t.text.strip()) for t in tags_el if t.text and t.text.strip()) \
+        if tags_el is not None else ()
+    rel_path = packed = checksum = None
+    vf = d.get("vibFile")
+    if vf is not None:
+        f = _children(vf)
+        rel_path = _opt_text(f.get("relativePath"))
+        packed = _int(_text(f.get("packedSize")), "packedSize", source)
+        ck = f.get("checksum")
+        if ck is not None:
+            c = _children(ck)
+            if _text(c.get("checksum")):
+                checksum = Checksum(_text(c.get("checksumType")), _text(c.get("checksum")))
+    vid = Vib.make_id(vendor, vtype, name, version)
+    return Vib(vid, name, version, vendor, vtype, "community", _text(d.get("summary")), "", None,
+               depends, conflicts, replaces, provides, maint, platforms=tuple(plats), relative_path=rel_path,
+               packed_size=packed, checksum=checksum, tags=tags, source=source)
+
+
+def parse_vmware_xml(data, source=None):
+    """``(bulletins, vibs)`` from a legacy ``vmware.xml`` (root ``metadataResponse``)."""
+    root = _as_root(data, source, "metadataResponse")
+    bulletins = []
+    vibs = []
+    for b in root:
+        if b.tag != "bulletin":
+            continue
+        d = _children(b)
+        ids = []
+        vl = d.get("vibList")
+        if vl is not None:
+            for v in vl:
+                if v.tag == "vib":
+                    vib = _legacy_vib(v, source)
+                    vibs.append(vib)
+                    ids.append(vib.id)
+                elif v.tag == "vibID" and _text(v):
+                    ids.append(_text(v))
+        bulletins.append(_bulletin_from(d, source, tuple(ids)))
+    return bulletins, vibs
+
+
+# ---- index.xml / vendor-index.xml -----------------------------------------------------------------------
+def parse_index(data, source=None):
+    """The vendors of an ``index.xml`` (root ``vendorList``) as dicts."""
+    root = _as_root(data, source, "vendorList")
+    out = []
+    for v in root:
+        if v.tag != "vendor":
+            continue
+        d = _children(v)
+        content = d.get("content")
+        cd = _children(content) if content is not None else {}
+        out.append({"name": _text(d.get("name")), "code": _text(d.get("code")),
+                    "indexfile": _text(d.get("indexfile")), "patch_url": _text(d.get("patchUrl")),
+                    "relative_path": _text(d.get("relativePath")),
+                    "content_name": _text(cd.get("name")), "content_type": _text(cd.get("type"))})
+    for v in out:
+        if not v["indexfile"]:
+            raise DepotFormatError("vendor %r has no <indexfile>" % v["name"], source=source)
+    return out
+
+
+def parse_vendor_index(data, source=None):
+    """The ``<metadata>`` entries of a ``vendor-index.xml`` (root ``metaList``); ``url`` as written."""
+    root = _as_root(data, source, "metaList")
+    out = []
+    for m in root:
+        if m.tag != "metadata":
+            continue
+        d = {}
+        channels = []
+        for c in m:
+            if c.tag == "channelName":
+                if _text(c):
+                    channels.append(_text(c))
+            else:
+                d[c.tag] = c
+        url = _text(d.get("url"))
+        if not url:
+            raise DepotFormatError("<metadata> entry without <url>", source=source)
+        out.append(MetadataRef(url, _text(d.get("productId")), _text(d.get("version")), _text(d.get("locale")),
+                               tuple(channels), _opt_text(d.get("patchUrl"))))
+    return out
+
+
+# ---- ESXi 7+ base images / add-ons (no real sample exists: parsed generically) ---------------------------
+def parse_generic(data, source=None):
+    """A JSON-safe dict from a ``baseimages/``/``addons/`` file (JSON or XML). ASSUMED format: no real sample
+    was available, so the content is kept as written (``assumed_format: True``)."""
+    stripped = data.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        try:
+            value = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise DepotFormatError("malformed JSON: %s" % e, source=source)
+    else:
+        root = parse_xml(data, source)
+        value = {root.tag: element_to_dict(root)}
+    if not isinstance(value, dict):
+        value = {"value": value}
+    value = dict(value)
+    value["assumed_format"] = True
+    return value
+
+
+def generic_name(value, fallback):
+    """Best-effort key of a base image / add-on dict."""
+    for key in ("name", "displayName", "display_name", "id", "releaseID", "release_id"):
+        v = value.get(key)
+        if isinstance(v, str) and v:
+            return v
+    for v in value.values():
+        if isinstance(v, dict):
+            for key in ("name", "releaseID", "id"):
+                x = v.get(key)
+                if isinstance(x, str) and x:
+                    return x
+    return fallback
