@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: esxi_depot_info
 short_description: Read the bulletins, VIBs, image profiles and components of VMware ESXi depots
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Reads one or more ESXi software depots (offline bundles, C(metadata.zip) files, metadata folders such as
     an ESXi host's C(/var/db/esximg), standalone VIBs, and online HTTP(S) depots) and returns their content.
