@@ -298,15 +298,16 @@ generated_at:
   sample: "2026-11-21T10:15:02+00:00"
 """
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import run
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.report import compliance_report
 
 
 def main():
-    module = FleetpatchModule(
-        dict(
+    module = AnsibleModule(
+        argument_spec=dict(
             **unused_connection_argument_spec(with_validate_certs=True),
             results=dict(type="raw", required=True),
             dest=dict(type="path", required=True),
@@ -321,7 +322,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda ctx: compliance_report(ctx.params, ctx.check_mode, ctx.diff_mode))
+    run(module, lambda: compliance_report(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":
