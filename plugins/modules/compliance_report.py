@@ -298,16 +298,15 @@ generated_at:
   sample: "2026-11-21T10:15:02+00:00"
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.report import compliance_report
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    module = FleetpatchModule(
+        dict(
             **unused_connection_argument_spec(with_validate_certs=True),
             results=dict(type="raw", required=True),
             dest=dict(type="path", required=True),
@@ -322,7 +321,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run(module, lambda: compliance_report(module.params, module.check_mode, module._diff))
+    module.run(lambda ctx: compliance_report(ctx.params, ctx.check_mode, ctx.diff_mode))
 
 
 if __name__ == "__main__":

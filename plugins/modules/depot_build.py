@@ -190,12 +190,11 @@ depot_warnings:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.build import build_depot
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 
 
 def main():
@@ -209,9 +208,8 @@ def main():
         vendor_code=dict(type="str", default="FPE"),
         download_token=dict(type="str", no_log=True),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    protect_secrets(module, urls=[module.params["depot"], module.params.get("proxy")])
-    run(module, lambda: build_depot(module.params, module.check_mode))
+    module = FleetpatchModule(spec, secret_urls=("depot", "proxy"), supports_check_mode=True)
+    module.run(lambda ctx: build_depot(ctx.params, ctx.check_mode))
 
 
 if __name__ == "__main__":

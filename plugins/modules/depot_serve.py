@@ -168,16 +168,15 @@ state_file:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.serve import depot_serve
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    module = FleetpatchModule(
+        dict(
             **unused_connection_argument_spec(with_validate_certs=True),
             state=dict(type="str", choices=["started", "stopped"], default="started"),
             path=dict(type="path"),
@@ -193,8 +192,7 @@ def main():
         required_if=[("state", "started", ["path"])],
         supports_check_mode=True,
     )
-    params = dict(module.params, port=module.params["listen_port"])
-    run(module, lambda: depot_serve(params, module.check_mode))
+    module.run(lambda ctx: depot_serve(ctx.params, ctx.check_mode))
 
 
 if __name__ == "__main__":

@@ -414,55 +414,19 @@ depot_warnings:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
-
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import (
     depot_argument_spec, depot_params,
 )
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, run
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_url
-
-
-def depot_info(params):
-    """The module result for ``params`` (pure function of the options; raises ``DepotError``)."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
-
-    depot = load_depot(**depot_params(params))
-    vibs = [depot.vibs[k].to_dict() for k in sorted(depot.vibs)]
-    for v in vibs:
-        v.pop("source", None)
-    components = []
-    for b in depot.bulletins.values():
-        if b.component:
-            c = b.component.to_dict()
-            c.update(bulletin_id=b.id, vendor=b.vendor, summary=b.summary, release_date=b.release_date,
-                     vib_ids=list(b.vib_ids))
-            components.append(c)
-    components.sort(key=lambda c: (c["name"], c["version"]))
-    return {
-        "changed": False,
-        "bulletins": [depot.bulletins[k].to_dict() for k in sorted(depot.bulletins)],
-        "vibs": vibs,
-        "profiles": [depot.profiles[k].to_dict() for k in sorted(depot.profiles)],
-        "components": components,
-        "base_images": depot.base_images,
-        "addons": depot.addons,
-        "counts": depot.counts(),
-        "metadata": [dict(m.to_dict(), url=redact_url(m.url)) for m in depot.metadata],
-        "vib_files": {k: redact_url(v) for k, v in sorted(depot.vib_files.items())},
-        "depot_digest": depot.digest,
-        "sources": [redact_url(s) for s in depot.sources],
-        "depot_warnings": list(depot.warnings),
-    }
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.info import depot_info
 
 
 def main():
     spec = depot_argument_spec()
     spec.update(unused_connection_argument_spec(with_validate_certs=False))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    protect_secrets(module, urls=[module.params["depot"], module.params.get("proxy")])
-    run(module, lambda: depot_info(module.params))
+    module = FleetpatchModule(spec, secret_urls=("depot", "proxy"), supports_check_mode=True)
+    module.run(lambda ctx: depot_info(depot_params(ctx.params)))
 
 
 if __name__ == "__main__":

@@ -248,11 +248,9 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import (
-    connection_argument_spec, require_connection, target_argument_spec)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import require_libs, run
+    connection_argument_spec, target_argument_spec)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._tagging.tagging import DEFAULT_CATEGORY, manage
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vapi import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
@@ -272,14 +270,11 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), required_if=[("state", "present", ("tag",))],
-                           supports_check_mode=True)
-    require_libs(module, {"pyvmomi": (HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR),
-                          "requests": (HAS_REQUESTS, REQUESTS_IMPORT_ERROR)})
-    require_connection(module)
-    partial = {"changed": False, "hosts": []}
-    run(module, lambda: manage(module.params, module.check_mode, partial=partial, diff=module._diff),
-        partial=partial)
+    module = FleetpatchModule(
+        argument_spec(), required_if=[("state", "present", ("tag",))], supports_check_mode=True,
+        libs={"pyvmomi": (HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR), "requests": (HAS_REQUESTS, REQUESTS_IMPORT_ERROR)},
+        connection=True, partial={"hosts": []})
+    module.run(lambda ctx: manage(ctx.params, ctx.check_mode, partial=ctx.partial, diff=ctx.diff_mode))
 
 
 if __name__ == "__main__":

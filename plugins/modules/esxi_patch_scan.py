@@ -376,12 +376,10 @@ depot_digest:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import (
-    connection_argument_spec, require_connection, target_argument_spec)
+    connection_argument_spec, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, require_libs, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.patching import (
     run_scan, scan_options, selection_options)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
@@ -397,12 +395,9 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    require_libs(module, {"pyvmomi": (HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR)})
-    require_connection(module)
-    protect_secrets(module, urls=[module.params["depot"], module.params.get("depot_url"), module.params.get("proxy")])
-    partial = {"changed": False}
-    run(module, lambda: run_scan(module.params, partial=partial), partial=partial)
+    module = FleetpatchModule(argument_spec(), libs={"pyvmomi": (HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR)}, connection=True,
+                              secret_urls=("depot", "depot_url", "proxy"), supports_check_mode=True)
+    module.run(lambda ctx: run_scan(ctx.params, partial=ctx.partial))
 
 
 if __name__ == "__main__":

@@ -314,12 +314,10 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import (
-    connection_argument_spec, require_connection, target_argument_spec)
+    connection_argument_spec, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore.gueststore import manage
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import require_libs, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore import (
     HAS_REQUESTS, REQUESTS_IMPORT_ERROR)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
@@ -339,21 +337,22 @@ def argument_spec():
     return spec
 
 
+def _libs(params):
+    libs = {"pyvmomi": (HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR)}
+    if params["datastore"]:
+        libs["requests"] = (HAS_REQUESTS, REQUESTS_IMPORT_ERROR)
+    return libs
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
+    module = FleetpatchModule(
+        argument_spec(),
         mutually_exclusive=[("url", "datastore"), ("url", "path"), ("url", "src")],
         required_by={"path": "datastore", "src": "datastore"},
-        supports_check_mode=True,
-    )
-    libs = {"pyvmomi": (HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR)}
-    if module.params["datastore"]:
-        libs["requests"] = (HAS_REQUESTS, REQUESTS_IMPORT_ERROR)
-    require_libs(module, libs)
-    require_connection(module)
-    partial = {"changed": False, "hosts": [], "repositories": []}
-    run(module, lambda: manage(module.params, module.check_mode, partial=partial, diff=module._diff,
-                               warn=module.warn), partial=partial)
+        supports_check_mode=True, libs=_libs, connection=True, secret_urls=("url",),
+        partial={"hosts": [], "repositories": []})
+    module.run(lambda ctx: manage(ctx.params, ctx.check_mode, partial=ctx.partial, diff=ctx.diff_mode,
+                                  warn=ctx.warn))
 
 
 if __name__ == "__main__":

@@ -232,13 +232,19 @@ def _url_host(params):
     return bind
 
 
+def _port(params):
+    """The module option ``listen_port`` (``port`` accepted for callers of the library)."""
+    port = params.get("listen_port")
+    return params.get("port") if port is None else port
+
+
 def _check(params):
     name = params.get("name") or "depot"
     if not _NAME_RE.match(name):
         raise InputError("name: %r must be letters, digits, '.', '_' or '-' (at most 64)" % (name,))
-    port = params.get("port")
+    port = _port(params)
     if port is None or not 0 <= int(port) <= 65535:
-        raise InputError("port: %r is not a TCP port (0 picks a free one)" % (port,))
+        raise InputError("listen_port: %r is not a TCP port (0 picks a free one)" % (port,))
     return name
 
 
@@ -263,7 +269,7 @@ def start(params, check_mode=False):
     if not os.path.isdir(root):
         raise InputError("path is not a folder", source=root)
     bind = params.get("bind") or "127.0.0.1"
-    port = int(params.get("port") or 0)
+    port = int(_port(params) or 0)
     lifetime = float(params.get("lifetime") or 0)
     state_dir = os.path.abspath(os.path.expanduser(params.get("state_dir") or default_state_dir()))
     paths = _paths(state_dir, name)

@@ -61,7 +61,8 @@ def test_translate_redacts_secrets_and_url_tokens():
     exc = vim.fault.PlatformConfigFault(
         text="Could not download https://user:Hunter2pw@depot.example/x?token=abcdef&ok=1 with Hunter2pw")
     err = tk.translate(exc, host="h", secrets=["Hunter2pw"])
-    assert "Hunter2pw" not in str(err) and "abcdef" not in str(err) and "ok=1" in str(err)
+    # every query value of a URL is treated as a credential (the one redactor, _common/secrets.py)
+    assert "Hunter2pw" not in str(err) and "abcdef" not in str(err) and "ok=********" in str(err)
 
 
 def test_translate_in_task_and_passthrough():

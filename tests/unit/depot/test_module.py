@@ -30,7 +30,7 @@ def _params(**kw):
 
 
 def test_result_of_real_sources():
-    res = mod.depot_info(_params(depot=[INTEL, SATA, HOST_DB]))
+    res = mod.depot_info(depot_params(_params(depot=[INTEL, SATA, HOST_DB])))
     json.dumps(res)                                    # JSON-safe
     assert res["changed"] is False
     assert res["counts"] == {"bulletins": 2, "vibs": 138, "profiles": 1, "components": 1, "base_images": 0,
@@ -68,7 +68,7 @@ def test_token_urls_are_redacted_in_results(monkeypatch):
         d.vib_files["x"] = url.replace("vmw-depot-index.xml", "esx/vmw/vib20/x.vib")
         return d
     monkeypatch.setattr(_depot_sources, "load_depot", fake)
-    res = mod.depot_info(_params(depot=[url]))
+    res = mod.depot_info(depot_params(_params(depot=[url])))
     assert token not in json.dumps(res)
     assert res["sources"] == ["https://dl.broadcom.com/********/PROD/COMP/ESX_HOST/main/vmw-depot-index.xml"]
 
@@ -93,7 +93,7 @@ def test_documented_options_match_the_argument_spec():
 
 def test_return_doc_lists_every_returned_key():
     ret = yaml.safe_load(mod.RETURN)
-    res = mod.depot_info(_params(depot=[INTEL, HOST_DB]))
+    res = mod.depot_info(depot_params(_params(depot=[INTEL, HOST_DB])))
     assert set(res) - {"changed"} == set(ret)
     documented_vib = set(ret["vibs"]["contains"])
     assert set(res["vibs"][0]) <= documented_vib

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import http.client
 import random
-import re
 import socket
 import ssl
 import time
@@ -27,7 +26,8 @@ import time
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, NotFoundError,
     TaskFailedError, TaskTimeoutError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_text, redact_url
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import (  # noqa: F401  (one redactor)
+    redact, redact_text, redact_url)
 
 try:
     from pyVmomi import vim, vmodl  # noqa: F401  (re-exported for the other client modules)
@@ -47,21 +47,10 @@ def require_pyvmomi():
                            "(pip install pyvmomi)", import_error=PYVMOMI_IMPORT_ERROR)
 
 
-_URL = re.compile(r"(?:https?|ftp)://[^\s'\"<>]+")
-
-
 def endpoint_label(hostname, port):
     """``host:port`` as messages and results name a vCenter/ESXi endpoint; IPv6 literals in brackets."""
     host = str(hostname)
     return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
-
-
-def redact(text, secrets=()):
-    """``text`` with every URL passed through ``redact_url`` and every secret string replaced."""
-    if text is None:
-        return None
-    out = _URL.sub(lambda m: redact_url(m.group(0)), str(text))
-    return redact_text(out, secrets)
 
 
 # ---- fault translation -------------------------------------------------------------------------
