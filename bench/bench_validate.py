@@ -30,7 +30,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder impo
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot  # noqa: E402
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (  # noqa: E402
     Depot, Provide, Relation, Vib)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.validate import validate_profile  # noqa: E402
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.validation import validate_profile  # noqa: E402
 
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")
 ESXIMG = os.path.join(REAL, "ljvblfz__ESXi", "var", "db", "esximg")

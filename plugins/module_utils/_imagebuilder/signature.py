@@ -38,10 +38,9 @@ Library functions raise ``InputError`` for an unusable trust store; a bad signat
 from __future__ import annotations
 
 import datetime
-import os
 import traceback
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 
@@ -132,29 +131,22 @@ class TrustStore(object):
         self._anchor_keys = {(c.subject.public_bytes(), _spki(c)) for c in self.certificates}
 
     @classmethod
-    def from_files(cls, paths):
-        """Read every file of ``paths``; each must hold at least one certificate or CRL.
+    def from_blobs(cls, blobs: Iterable[Tuple[str, bytes]]) -> "TrustStore":
+        """A trust store from ``(label, content)`` pairs (the caller reads the files: ``_depot.validation``);
+        each must hold at least one certificate or CRL.
 
-        ``InputError`` names the file for a missing/unreadable file or one without a usable certificate."""
+        ``InputError`` names the file for one without a usable certificate."""
         require_libraries()
-        if isinstance(paths, (str, bytes, os.PathLike)):
-            paths = [paths]
-        certs = []
-        crls = []
-        sources = []
-        for path in paths or ():
-            path = os.fspath(path)
-            try:
-                with open(path, "rb") as fh:
-                    data = fh.read(16 * 1024 * 1024)
-            except OSError as e:
-                raise InputError("trust_store: cannot read %s: %s" % (path, e.strerror or e), source=path)
-            found_c, found_r = _load_pem_or_der(data, path)
+        certs: List[Any] = []
+        crls: List[Any] = []
+        sources: List[str] = []
+        for label, data in blobs:
+            found_c, found_r = _load_pem_or_der(data, label)
             if not found_c and not found_r:
-                raise InputError("trust_store: %s holds no PEM/DER certificate or CRL" % path, source=path)
+                raise InputError("trust_store: %s holds no PEM/DER certificate or CRL" % label, source=label)
             certs.extend(found_c)
             crls.extend(found_r)
-            sources.append(path)
+            sources.append(label)
         if not certs:
             raise InputError("trust_store: no trusted certificate given (list PEM certificate files, e.g. "
                              "VMware's vmware.cert and vmpartner.cert from /usr/share/certs on an ESXi host)")
@@ -451,28 +443,16 @@ def verify_vib_archive(archive, trust, expiry="signing_time", now=None):
     return verify_detached(archive.signature_bytes, archive.descriptor_bytes, trust, expiry, now)
 
 
-def host_record_files(xml_path):
-    """``(orig_path, sig_path)`` of an installed-VIB record ``X.xml`` (``X.xml.orig``, ``X.xml.sig``), each None
-    when absent."""
-    orig = xml_path + ".orig"
-    sig = xml_path + ".sig"
-    return (orig if os.path.isfile(orig) else None, sig if os.path.isfile(sig) else None)
-
-
-def verify_host_record(xml_path, trust, expiry="signing_time", now=None):
-    """Verify an installed-VIB record: ``X.xml.sig`` over ``X.xml.orig``. None when the record has no ``.sig``
-    (nothing to verify); ``unsigned`` when the ``.sig`` is empty; ``invalid`` when ``.orig`` is missing."""
-    orig, sig = host_record_files(xml_path)
-    if sig is None:
+def verify_host_record(label: str, signature: Optional[bytes], original: Optional[bytes], trust: "TrustStore",
+                       expiry: str = "signing_time", now: Optional[datetime.datetime] = None
+                       ) -> Optional["SignatureResult"]:
+    """Verify an installed-VIB record ``label`` (``X.xml``): the bytes of ``X.xml.sig`` (``signature``) over those
+    of ``X.xml.orig`` (``original``); the caller reads them (``_depot.validation.read_host_record``). None when
+    the record has no ``.sig`` (nothing to verify); ``unsigned`` when the ``.sig`` is empty; ``invalid`` when
+    ``.orig`` is missing."""
+    if signature is None:
         return None
-    try:
-        with open(sig, "rb") as fh:
-            sig_bytes = fh.read(1024 * 1024)
-        if orig is None:
-            return SignatureResult(INVALID, "%s has a signature but no %s.orig (the signed descriptor)"
-                                   % (os.path.basename(xml_path), os.path.basename(xml_path)))
-        with open(orig, "rb") as fh:
-            content = fh.read(64 * 1024 * 1024)
-    except OSError as e:
-        return SignatureResult(INVALID, "cannot read %s: %s" % (e.filename, e.strerror))
-    return verify_detached(sig_bytes, content, trust, expiry, now)
+    if original is None:
+        return SignatureResult(INVALID, "%s has a signature but no %s.orig (the signed descriptor)"
+                               % (label, label))
+    return verify_detached(signature, original, trust, expiry, now)

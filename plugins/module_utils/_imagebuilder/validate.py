@@ -38,11 +38,15 @@ type                   severity            when
 
 from __future__ import annotations
 
+import posixpath
+from typing import Any, Callable, Iterable, List, Optional, Tuple
+
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import resolve as R
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import signature as S
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import vib_checks as C
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError, InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError, ProfileInvalidError  # noqa: F401 (re-exported)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import normalize_acceptance
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse import parse_vib
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.resolve import Finding
 
 MISSING_VIB = "missing_vib"
@@ -56,18 +60,18 @@ FINDING_TYPES = (R.MISSING_DEPENDENCY, R.CONFLICT, R.DUPLICATE_NAME, R.REPLACED,
                  R.PLATFORM_MISMATCH, MISSING_VIB, UNSIGNED, SIGNATURE_INVALID, EXPIRED_SIGNER, CHECKSUM_MISMATCH,
                  FILE_PATH)
 FAIL_ON = ("error", "warning", "never")
+VibOpener = Callable[[str], Any]
+RecordReader = Callable[[str], Tuple[Optional[bytes], Optional[bytes]]]
 _MAX_FILE_FINDINGS = 50
 
 
-class ProfileInvalidError(FleetpatchError):
-    """Raised by ``check_fail_on`` when findings reach the ``fail_on`` severity; carries the whole result."""
-
-    kind = "validation"
+def _no_opener(ref: str) -> Any:
+    raise InputError("this validation needs the .vib files, and no VIB opener was given (internal error): %s" % ref)
 
 
-def _open_vib_default(ref):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import open_vib
-    return open_vib(ref)
+def _no_record_reader(path: str) -> Tuple[Optional[bytes], Optional[bytes]]:
+    raise InputError("this validation needs host records, and no record reader was given (internal error): %s"
+                     % path)
 
 
 # ---- selecting VIBs ------------------------------------------------------------------------------------------
@@ -186,11 +190,12 @@ def _checksum_findings(checks, counters):
     return out
 
 
-def _file_path_findings(vib, rules, schema_path, descriptor, counters):
+def _file_path_findings(vib: Any, rules: Optional[C.ExtensibilityRules], schema: Optional[C.SchemaFile],
+                        descriptor: Optional[bytes], counters: "_Counters") -> List[Finding]:
     if vib.acceptance_level not in ("partner", "community"):
         return []
     counters.fp["checked"] += 1
-    problems = C.check_file_paths(vib, rules=rules, schema_path=schema_path, descriptor_bytes=descriptor)
+    problems = C.check_file_paths(vib, rules=rules, schema=schema, descriptor_bytes=descriptor)
     if not problems:
         return []
     counters.fp["violations"] += 1
@@ -201,17 +206,18 @@ def _file_path_findings(vib, rules, schema_path, descriptor, counters):
     return out
 
 
-def _content_checks(depot, vibs, verify_signatures, trust, expiry, verify_checksums, check_file_paths,
-                    schema_path, open_vib, counters):
+def _content_checks(depot: Any, vibs: Iterable[Any], verify_signatures: bool, trust: Optional[S.TrustStore],
+                    expiry: str, verify_checksums: bool, check_file_paths: bool, schema: Optional[C.SchemaFile],
+                    open_vib: VibOpener, read_host_record: RecordReader, counters: "_Counters") -> List[Finding]:
     findings = []
     rules = None
     if check_file_paths:
-        rules = C.ExtensibilityRules.from_rng(schema_path) if schema_path else C.ExtensibilityRules.builtin()
+        rules = C.ExtensibilityRules.from_rng(schema) if schema else C.ExtensibilityRules.builtin()
     record_sigs = getattr(depot, "descriptor_signatures", None) or {}
     for vib in sorted(vibs, key=lambda v: v.id):
         ref = depot.vib_files.get(vib.id)
         archive = None
-        if ref and (verify_signatures or verify_checksums or (check_file_paths and schema_path)):
+        if ref and (verify_signatures or verify_checksums or (check_file_paths and schema)):
             archive = open_vib(ref)
         if verify_signatures:
             result = None
@@ -221,14 +227,14 @@ def _content_checks(depot, vibs, verify_signatures, trust, expiry, verify_checks
                 where = "sig.pkcs7 of %s" % archive.source
             elif vib.id in record_sigs and record_sigs[vib.id].get("sig"):
                 rec = record_sigs[vib.id]
-                result = S.verify_host_record(rec["descriptor"], trust, expiry)
+                sig, orig = read_host_record(rec["descriptor"])
+                result = S.verify_host_record(posixpath.basename(rec["descriptor"]), sig, orig, trust, expiry)
                 where = "%s" % rec["sig"]
             findings.extend(_signature_findings(vib, result, counters, where))
         if verify_checksums:
             if archive is None:
                 counters.ck["not_checked"].append(vib.id)
             else:
-                from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse import parse_vib
                 checks = []
                 if vib.checksum is not None and vib.checksum.value:
                     checks.append(C.verify_archive_file(archive, vib.checksum, vib.id))
@@ -237,7 +243,7 @@ def _content_checks(depot, vibs, verify_signatures, trust, expiry, verify_checks
                 findings.extend(_checksum_findings(checks, counters))
         if check_file_paths:
             descriptor = archive.descriptor_bytes if archive is not None else None
-            findings.extend(_file_path_findings(vib, rules, schema_path, descriptor, counters))
+            findings.extend(_file_path_findings(vib, rules, schema, descriptor, counters))
     return findings
 
 
@@ -245,7 +251,7 @@ def _content_checks(depot, vibs, verify_signatures, trust, expiry, verify_checks
 def validate_profile(depot, profile=None, vibs=None, add_vibs=(), remove_vibs=(), acceptance_level=None,
                      verify_signatures=False, trust_store=(), verify_checksums=False, check_file_paths=False,
                      base_profile=None, signature_expiry="signing_time", extensibility_schema=None,
-                     product_line=R.DEFAULT_PRODUCT_LINE, open_vib=None):
+                     product_line=R.DEFAULT_PRODUCT_LINE, open_vib=None, read_host_record=None):
     """Validate an image profile of ``depot`` (``profile``: its name) or a VIB set (``vibs``: ids, names or
     ``name:version``), after ``remove_vibs`` and ``add_vibs``. Returns::
 
@@ -256,7 +262,10 @@ def validate_profile(depot, profile=None, vibs=None, add_vibs=(), remove_vibs=()
         }
 
     ``acceptance_level``: the minimum (any spelling); default the profile's own level (none for ``vibs``).
-    ``trust_store``: PEM certificate (and CRL) files, required with ``verify_signatures``.
+    ``trust_store``: a ``TrustStore`` (``_depot.validation.read_trust_store`` reads PEM files), required with
+    ``verify_signatures``. ``extensibility_schema``: a ``SchemaFile`` (its bytes). ``open_vib(ref)`` opens a
+    ``.vib`` of the depot and ``read_host_record(xml_path)`` returns the ``(.sig, .orig)`` bytes of an installed-VIB
+    record: this module does no I/O, ``_depot.validation.validate_profile`` passes the real ones.
     ``signature_expiry``: ``signing_time`` (default), ``now`` or ``ignore`` (see ``_signature``).
     Raises ``InputError`` for bad input (unknown profile/VIB, unreadable trust store) and ``DepotError`` for an
     unreadable ``.vib``.
@@ -276,8 +285,9 @@ def validate_profile(depot, profile=None, vibs=None, add_vibs=(), remove_vibs=()
         if not trust_store:
             raise InputError("verify_signatures needs trust_store: the PEM files of the certificates to trust "
                              "(VMware's are /usr/share/certs/vmware.cert and vmpartner.cert on an ESXi host)")
-        trust = S.TrustStore.from_files(trust_store)
-    open_vib = open_vib or _open_vib_default
+        trust = trust_store
+    open_vib = open_vib or _no_opener
+    read_host_record = read_host_record or _no_record_reader
     catalog = R.VibIndex(depot.vibs.values())
     findings = []
 
@@ -313,7 +323,7 @@ def validate_profile(depot, profile=None, vibs=None, add_vibs=(), remove_vibs=()
             S.require_libraries()
         findings.extend(_content_checks(depot, index.vibs, verify_signatures, trust, signature_expiry,
                                         verify_checksums, check_file_paths, extensibility_schema, open_vib,
-                                        counters))
+                                        read_host_record, counters))
 
     findings = R.sort_findings(findings)
     counts = {"error": 0, "warning": 0, "info": 0}

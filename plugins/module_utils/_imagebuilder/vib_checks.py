@@ -25,15 +25,16 @@ Everything is streamed in one pass per payload with bounded memory (1 MiB reads,
 read, a total cap on decompressed bytes against bombs). zstd needs the optional Python package ``zstandard``;
 without it, the fully-decompressed checksums of ``vzstd`` payloads are ``not_verifiable`` (the raw and
 ``gunzip1`` ones are still checked). The VIB-level ``checksum`` of depot metadata (sha-256 of the whole ``.vib``)
-is checked by ``verify_vib_file``.
+is checked by ``verify_archive_file``.
 
 File-path rules
 ---------------
 VMware's ``vib20-extensibility.rng`` (ESXi's ``/usr/share/esximage/schemas``) states where partner and community
 VIBs may install files; certified and accepted VIBs are not restricted. ``ExtensibilityRules.builtin()`` carries
-those rules (the path patterns of the ESXi 6.7 schema); ``ExtensibilityRules.from_rng(path)`` reads them from a
-schema file, and ``check_file_paths(..., schema_path=...)`` additionally validates the VIB's descriptor with lxml's
-RelaxNG, as esximage does, then names the file entries that break the rules.
+those rules (the path patterns of the ESXi 6.7 schema); ``ExtensibilityRules.from_rng(schema)`` reads them from a
+schema (a ``SchemaFile``: label and bytes, read by the caller), and ``check_file_paths(..., schema=...)``
+additionally validates the VIB's descriptor with lxml's RelaxNG, as esximage does, then names the file entries that
+break the rules. No function here opens a file.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import re
 import traceback
 import zlib
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, InputError
 
@@ -279,48 +280,14 @@ def _verify_payload(archive, payload, vib_id, max_decompressed):
     return checks
 
 
-def verify_vib_file(path, checksum, vib_id):
-    """The depot's VIB-level checksum (``Vib.checksum``, sha-256 of the whole ``.vib``) against the file."""
-    stage, algo = _stage_of(checksum)
-    if stage != "raw" or algo is None:
-        return ChecksumCheck(vib_id, None, checksum.type, checksum.verify_process, NOT_VERIFIABLE, checksum.value,
-                             "", "unsupported VIB checksum %s" % checksum.type)
-    h = hashlib.new(algo)
-    try:
-        with open(path, "rb") as fh:
-            while True:
-                data = fh.read(CHUNK)
-                if not data:
-                    break
-                h.update(data)
-    except OSError as e:
-        raise DepotFormatError("cannot read VIB: %s" % (e.strerror or e), source=path)
-    actual = h.hexdigest()
-    status = OK if actual.lower() == (checksum.value or "").strip().lower() else MISMATCH
-    return ChecksumCheck(vib_id, None, checksum.type, checksum.verify_process, status, checksum.value, actual,
-                         "" if status == OK else "the .vib file differs from the depot metadata")
-
-
 def _raw_archive_stream(archive):
     """``(file object over the whole .vib, owns)`` for a ``VibArchive``."""
-    opener = getattr(archive, "open_raw", None)
-    if opener is not None:
-        return opener(), True
-    path = getattr(archive, "_path", None)
-    if path:
-        try:
-            return open(path, "rb"), True
-        except OSError as e:
-            raise DepotFormatError("cannot read VIB: %s" % (e.strerror or e), source=archive.source)
-    fh = getattr(archive, "_fh", None)
-    if fh is None:  # pragma: no cover - VibArchive always has one of them
-        raise DepotFormatError("cannot re-read the VIB file", source=archive.source)
-    fh.seek(0)
-    return fh, False
+    return archive.open_raw(), True
 
 
 def verify_archive_file(archive, checksum, vib_id):
-    """``verify_vib_file`` for an opened ``VibArchive`` (a local file or a member spooled from a bundle)."""
+    """The depot's VIB-level checksum (``Vib.checksum``, sha-256 of the whole ``.vib``) against an opened
+    ``VibArchive`` (a local file or a member spooled from a bundle; the archive reads its own bytes)."""
     stage, algo = _stage_of(checksum)
     if stage != "raw" or algo is None:
         return ChecksumCheck(vib_id, None, checksum.type, checksum.verify_process, NOT_VERIFIABLE, checksum.value,
@@ -381,9 +348,10 @@ class ExtensibilityRules:
         return cls(_COMMUNITY_PATTERNS, _PARTNER_VALUES, _PARTNER_PATTERNS)
 
     @classmethod
-    def from_rng(cls, path):
-        """Read the rules from a ``vib20-extensibility.rng`` file (needs lxml)."""
-        root = _parse_schema_file(path).getroot()
+    def from_rng(cls, schema: "SchemaFile") -> "ExtensibilityRules":
+        """The rules of a ``vib20-extensibility.rng`` schema (its bytes, read by the caller; needs lxml)."""
+        path = schema.label
+        root = _parse_schema(schema).getroot()
         defines = {d.get("name"): d for d in root.iter("{%s}define" % RNG_NS)}
         if "CommunityFile" not in defines or "PartnerFile" not in defines:
             raise InputError("%s is not a VIB extensibility schema (no CommunityFile/PartnerFile)" % path,
@@ -421,28 +389,35 @@ class ExtensibilityRules:
         return bad, other
 
 
-def _parse_schema_file(path):
+@dataclass(frozen=True)
+class SchemaFile:
+    """An extensibility schema as read by the caller: a label (its path) and its bytes."""
+    label: str
+    data: bytes
+
+
+def _parse_schema(schema: SchemaFile) -> Any:
     if not HAS_LXML:
         raise InputError("checking file paths against a RelaxNG schema needs the Python package lxml")
     try:
         parser = _etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        return _etree.parse(str(path), parser)
-    except (OSError, _etree.XMLSyntaxError) as e:
-        raise InputError("cannot read extensibility schema %s: %s" % (path, e), source=str(path))
+        return _etree.ElementTree(_etree.fromstring(schema.data, parser))
+    except _etree.XMLSyntaxError as e:
+        raise InputError("cannot read extensibility schema %s: %s" % (schema.label, e), source=schema.label)
 
 
-_RNG_CACHE = {}
+_RNG_CACHE: Dict[Tuple[str, str], Any] = {}
 
 
-def load_relaxng(path):
-    """A compiled lxml ``RelaxNG`` for ``path`` (cached)."""
-    key = str(path)
+def load_relaxng(schema: SchemaFile) -> Any:
+    """A compiled lxml ``RelaxNG`` for ``schema`` (cached by label and content digest)."""
+    key = (schema.label, hashlib.sha256(schema.data).hexdigest())
     if key not in _RNG_CACHE:
-        doc = _parse_schema_file(path)
+        doc = _parse_schema(schema)
         try:
             _RNG_CACHE[key] = _etree.RelaxNG(doc)
         except _etree.RelaxNGParseError as e:
-            raise InputError("%s is not a valid RelaxNG schema: %s" % (path, e), source=key)
+            raise InputError("%s is not a valid RelaxNG schema: %s" % (schema.label, e), source=schema.label)
     return _RNG_CACHE[key]
 
 
@@ -474,25 +449,26 @@ def schema_check(vib, rng, descriptor_bytes=None):
     return "%s (line %s)" % (err.message, err.line) if err is not None else "does not match the schema"
 
 
-def check_file_paths(vib, rules=None, schema_path=None, descriptor_bytes=None):
+def check_file_paths(vib: Any, rules: Optional[ExtensibilityRules] = None, schema: Optional[SchemaFile] = None,
+                     descriptor_bytes: Optional[bytes] = None) -> List[Tuple[Optional[str], str]]:
     """File-path problems of one VIB: ``[(file_or_None, detail)]``; empty when it complies.
 
-    Certified and accepted VIBs are not restricted. With ``schema_path`` the verdict is lxml's RelaxNG
+    Certified and accepted VIBs are not restricted. With ``schema`` the verdict is lxml's RelaxNG
     validation of the descriptor (``descriptor_bytes`` or one built from the model) and the rules are read from
     that schema; otherwise the built-in rules decide."""
     level = vib.acceptance_level
     if level not in ("partner", "community"):
         return []
     if rules is None:
-        rules = ExtensibilityRules.from_rng(schema_path) if schema_path else ExtensibilityRules.builtin()
+        rules = ExtensibilityRules.from_rng(schema) if schema else ExtensibilityRules.builtin()
     bad, other = rules.violations(vib)
     out = [(f, "%s (%s) installs %s, outside the paths VMware allows for %s VIBs"
             % (vib.id, level, f, level)) for f in bad]
     out.extend((None, "%s: %s" % (vib.id, o)) for o in other)
-    if schema_path:
-        msg = schema_check(vib, load_relaxng(schema_path), descriptor_bytes)
+    if schema:
+        msg = schema_check(vib, load_relaxng(schema), descriptor_bytes)
         if msg is None:
             return []
         if not out:
-            out.append((None, "%s violates the extensibility rules of %s: %s" % (vib.id, schema_path, msg)))
+            out.append((None, "%s violates the extensibility rules of %s: %s" % (vib.id, schema.label, msg)))
     return out

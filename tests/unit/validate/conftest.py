@@ -23,5 +23,5 @@ def bundles_depot():
 
 @pytest.fixture(scope="session")
 def trust():
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.signature import TrustStore
-    return TrustStore.from_files(TRUST + [CRL])
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.validation import read_trust_store
+    return read_trust_store(TRUST + [CRL])

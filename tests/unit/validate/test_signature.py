@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import signature as S
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import validation as VIO
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
@@ -37,7 +38,7 @@ def test_all_136_host_records_verify_at_signing_time(trust):
     records = [p for p in glob.glob(os.path.join(ESXIMG, "vibs", "*")) if os.path.exists(p + ".sig")]
     assert len(records) == 136
     for rec in records:
-        r = S.verify_host_record(rec, trust)
+        r = VIO.verify_host_record(rec, trust)
         assert r.status == "valid", (rec, r.reason)
         # signed 2018 with the 2008 VMware certificate that expired on 2019-12-31
         assert r.expired and r.signing_time.startswith("2018-")
@@ -119,7 +120,7 @@ def test_unsigned_community_vib():
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.signature import TrustStore
     arch = VibArchive(WATCHDOG_VIB)
     assert arch.signature_bytes == b""
-    r = S.verify_vib_archive(arch, TrustStore.from_files(TRUST))
+    r = S.verify_vib_archive(arch, VIO.read_trust_store(TRUST))
     assert r.status == "unsigned"
 
 
@@ -129,7 +130,7 @@ def test_signer_missing_from_trust_store_fails(tmp_path):
     with open(TRUST[0], "rb") as fh:
         first = fh.read().split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n"
     only_old.write_bytes(first)
-    ts = S.TrustStore.from_files([str(only_old)])
+    ts = VIO.read_trust_store([str(only_old)])
     arch = VibArchive(extract_vib([z for z in SIGNED_BUNDLES if "ESXi90" in z][0], tmp_path))
     r = S.verify_vib_archive(arch, ts)
     assert r.status == "invalid" and "not in the trust store" in r.reason
@@ -163,17 +164,17 @@ def test_trust_store_reads_vmware_certificates_and_crl(trust):
 
 def test_trust_store_errors_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="cannot read .*nope.pem"):
-        S.TrustStore.from_files([str(tmp_path / "nope.pem")])
+        VIO.read_trust_store([str(tmp_path / "nope.pem")])
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate")
     with pytest.raises(InputError, match="no PEM/DER certificate"):
-        S.TrustStore.from_files([str(junk)])
+        VIO.read_trust_store([str(junk)])
     with pytest.raises(InputError, match="no trusted certificate"):
-        S.TrustStore.from_files([CRL])
+        VIO.read_trust_store([CRL])
     broken = tmp_path / "broken.pem"
     broken.write_text("-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n")
     with pytest.raises(InputError, match="broken.pem"):
-        S.TrustStore.from_files([str(broken)])
+        VIO.read_trust_store([str(broken)])
 
 
 # ---- synthetic PKI (own CA): chains, CA flag, validity at signing time, CRLs ------------------------------------
@@ -219,7 +220,7 @@ def _store(tmp_path, certs, crls=()):
     data = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
     data += b"".join(c.public_bytes(serialization.Encoding.PEM) for c in crls)
     p.write_bytes(data)
-    return S.TrustStore.from_files([str(p)])
+    return VIO.read_trust_store([str(p)])
 
 
 DESC = b"<vib version=\"5.0\"><name>x</name><summary>test</summary></vib>"

@@ -12,6 +12,7 @@ import io
 import pytest
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import validate as V
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import validation as VIO
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot, open_vib
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotError, InputError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import ImageProfile, Vib
@@ -45,7 +46,7 @@ def dependents_of(depot, vib_id):
 
 # ---- the real profile -----------------------------------------------------------------------------------------
 def test_real_vmware_profile_is_valid(esximg_depot):
-    r = V.validate_profile(esximg_depot, profile=PROFILE)
+    r = VIO.validate_profile(esximg_depot, profile=PROFILE)
     assert r["valid"] is True
     assert r["findings"] == [] and r["counts"] == {"error": 0, "warning": 0, "info": 0}
     assert r["profile"]["name"] == PROFILE
@@ -56,7 +57,7 @@ def test_real_vmware_profile_is_valid(esximg_depot):
 
 
 def test_real_profile_with_signatures_and_file_paths(esximg_depot):
-    r = V.validate_profile(esximg_depot, profile=PROFILE, verify_signatures=True, trust_store=TRUST + [CRL],
+    r = VIO.validate_profile(esximg_depot, profile=PROFILE, verify_signatures=True, trust_store=TRUST + [CRL],
                            check_file_paths=True, acceptance_level="VMwareCertified")
     assert r["valid"] is True and r["counts"]["error"] == 0 and r["counts"]["warning"] == 0
     sig = r["checks"]["signatures"]
@@ -70,7 +71,7 @@ def test_real_profile_with_signatures_and_file_paths(esximg_depot):
 def test_removing_a_vib_others_depend_on_names_each_dependent(esximg_depot):
     expected = dependents_of(esximg_depot, LIBATA)
     assert len(expected) == 17
-    r = V.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=[LIBATA])
+    r = VIO.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=[LIBATA])
     assert r["valid"] is False
     missing = by_type(r, "missing_dependency", "error")
     assert sorted({f["vib"] for f in missing}) == expected
@@ -80,7 +81,7 @@ def test_removing_a_vib_others_depend_on_names_each_dependent(esximg_depot):
 
 
 def test_removing_by_name_and_esx_base(esximg_depot):
-    r = V.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=["esx-base"])
+    r = VIO.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=["esx-base"])
     missing = by_type(r, "missing_dependency")
     assert sorted({f["vib"] for f in missing}) == dependents_of(esximg_depot, ESX_BASE_ID)
     assert r["profile"]["esx_version"] is None
@@ -90,7 +91,7 @@ def test_missing_vib_record(esximg_depot):
     depot = copy.copy(esximg_depot)
     depot.vibs = dict(esximg_depot.vibs)
     del depot.vibs[LIBATA]
-    r = V.validate_profile(depot, profile=PROFILE)
+    r = VIO.validate_profile(depot, profile=PROFILE)
     assert [f["vib"] for f in by_type(r, "missing_vib", "error")] == [LIBATA]
     assert len({f["vib"] for f in by_type(r, "missing_dependency")}) == 17
 
@@ -103,7 +104,7 @@ def test_conflict_found_in_real_profile_plus_conflicting_vib(esximg_depot):
     old = dataclasses.replace(real, version="5.1.0-0.0.799733",
                               id=Vib.make_id(real.vendor, real.type, real.name, "5.1.0-0.0.799733"))
     depot.vibs[old.id] = old
-    r = V.validate_profile(depot, profile=PROFILE, add_vibs=[old.id])
+    r = VIO.validate_profile(depot, profile=PROFILE, add_vibs=[old.id])
     conflicts = by_type(r, "conflict", "error")
     assert [(f["vib"], f["related"]) for f in conflicts] == [(ESX_BASE_ID, [old.id])]
     assert "misc-drivers << 5.5.0" in conflicts[0]["detail"]
@@ -113,24 +114,24 @@ def test_conflict_found_in_real_profile_plus_conflicting_vib(esximg_depot):
 
 
 def test_duplicate_name_from_vibs_list(merged):
-    r = V.validate_profile(merged, vibs=[FLING80U3, "VMW_bootbank_vmkusb-nic-fling_1.12-1vmw.800.1.20.64098182"])
+    r = VIO.validate_profile(merged, vibs=[FLING80U3, "VMW_bootbank_vmkusb-nic-fling_1.12-1vmw.800.1.20.64098182"])
     dup = by_type(r, "duplicate_name", "error")
     assert len(dup) == 1 and dup[0]["vib"] == FLING80U3
 
 
 def test_ghettovcb_on_partner_profile_is_an_acceptance_error(merged):
     # the real esxcli error of lamw/ghettoVCB#307: community VIB vs a partner-level image profile
-    r = V.validate_profile(merged, profile=PROFILE, add_vibs=["ghettoVCB"])
+    r = VIO.validate_profile(merged, profile=PROFILE, add_vibs=["ghettoVCB"])
     errs = by_type(r, "acceptance_level", "error")
     assert [f["vib"] for f in errs] == [V.resolve_refs(merged, VibIndex(merged.vibs.values()), ["ghettoVCB"],
                                                        "x")[0].id]
-    ok = V.validate_profile(merged, profile=PROFILE, add_vibs=[GHETTO], acceptance_level="CommunitySupported")
+    ok = VIO.validate_profile(merged, profile=PROFILE, add_vibs=[GHETTO], acceptance_level="CommunitySupported")
     assert by_type(ok, "acceptance_level") == []
     assert GHETTO in ok["profile"]["vib_ids"] and ok["profile"]["acceptance_level"] == "community"
 
 
 def test_platform_mismatch_and_missing_vmkapi_for_an_8_0_driver_on_6_7(merged):
-    r = V.validate_profile(merged, profile=PROFILE, add_vibs=[FLING80U3])
+    r = VIO.validate_profile(merged, profile=PROFILE, add_vibs=[FLING80U3])
     assert [f["vib"] for f in by_type(r, "platform_mismatch", "warning")] == [FLING80U3]
     assert {f["detail"].split(" depends on ")[1].split(",")[0] for f in by_type(r, "missing_dependency")} == \
         {"vmkapi_2_13_0_0", "vmkapi_incompat_2_13_0_0"}
@@ -138,7 +139,7 @@ def test_platform_mismatch_and_missing_vmkapi_for_an_8_0_driver_on_6_7(merged):
 
 
 def test_compatible_driver_added_is_valid_and_diffed(merged):
-    r = V.validate_profile(merged, profile=PROFILE, add_vibs=[NVME67], remove_vibs=["lsu-lsi-lsi-mr3-plugin"],
+    r = VIO.validate_profile(merged, profile=PROFILE, add_vibs=[NVME67], remove_vibs=["lsu-lsi-lsi-mr3-plugin"],
                            base_profile=PROFILE)
     assert r["valid"] is True, r["findings"]
     d = r["diff"]
@@ -159,11 +160,11 @@ def test_diff_upgrade_and_downgrade_against_a_second_profile(esximg_depot):
     prof = esximg_depot.profiles[PROFILE]
     depot.profiles["update1"] = ImageProfile("update1", prof.creator, prof.acceptance_level,
                                              tuple(i if i != real.id else newer.id for i in prof.vib_ids))
-    up = V.validate_profile(depot, profile="update1", base_profile=PROFILE)
+    up = VIO.validate_profile(depot, profile="update1", base_profile=PROFILE)
     assert up["valid"] and up["diff"]["upgraded"] == [{"name": "esx-ui", "from": real.id, "to": newer.id,
                                                        "from_version": real.version,
                                                        "to_version": newer.version}]
-    down = V.validate_profile(depot, profile=PROFILE, base_profile="update1")
+    down = VIO.validate_profile(depot, profile=PROFILE, base_profile="update1")
     assert [e["name"] for e in down["diff"]["downgraded"]] == ["esx-ui"]
     assert down["diff"]["added"] == [] and down["diff"]["removed"] == []
 
@@ -171,28 +172,28 @@ def test_diff_upgrade_and_downgrade_against_a_second_profile(esximg_depot):
 # ---- bad input ---------------------------------------------------------------------------------------------------
 def test_bad_input_raises_input_error_naming_it(esximg_depot, tmp_path):
     with pytest.raises(InputError, match="ESXi-9-nope.*ESXi-6.7.0-8169922-standard"):
-        V.validate_profile(esximg_depot, profile="ESXi-9-nope")
+        VIO.validate_profile(esximg_depot, profile="ESXi-9-nope")
     with pytest.raises(InputError, match="VMW_bootbank_nope_1.0"):
-        V.validate_profile(esximg_depot, vibs=["VMW_bootbank_nope_1.0", "esx-base"])
+        VIO.validate_profile(esximg_depot, vibs=["VMW_bootbank_nope_1.0", "esx-base"])
     with pytest.raises(InputError, match="add_vibs.*nope"):
-        V.validate_profile(esximg_depot, profile=PROFILE, add_vibs=["nope"])
+        VIO.validate_profile(esximg_depot, profile=PROFILE, add_vibs=["nope"])
     with pytest.raises(InputError, match="remove_vibs.*not-there"):
-        V.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=["not-there"])
+        VIO.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=["not-there"])
     with pytest.raises(InputError, match="exactly one"):
-        V.validate_profile(esximg_depot, profile=PROFILE, vibs=["esx-base"])
+        VIO.validate_profile(esximg_depot, profile=PROFILE, vibs=["esx-base"])
     with pytest.raises(InputError, match="acceptance_level"):
-        V.validate_profile(esximg_depot, profile=PROFILE, acceptance_level="gold")
+        VIO.validate_profile(esximg_depot, profile=PROFILE, acceptance_level="gold")
     with pytest.raises(InputError, match="trust_store"):
-        V.validate_profile(esximg_depot, profile=PROFILE, verify_signatures=True)
+        VIO.validate_profile(esximg_depot, profile=PROFILE, verify_signatures=True)
     with pytest.raises(InputError, match="cannot read .*missing.pem"):
-        V.validate_profile(esximg_depot, profile=PROFILE, verify_signatures=True,
+        VIO.validate_profile(esximg_depot, profile=PROFILE, verify_signatures=True,
                            trust_store=[str(tmp_path / "missing.pem")])
     with pytest.raises(InputError, match="base_profile"):
-        V.validate_profile(esximg_depot, profile=PROFILE, base_profile="other")
+        VIO.validate_profile(esximg_depot, profile=PROFILE, base_profile="other")
 
 
 def test_vibs_by_name_and_name_version(esximg_depot):
-    r = V.validate_profile(esximg_depot, vibs=["esx-base", "vsan:6.7.0-0.0.8169922", "vsanhealth"])
+    r = VIO.validate_profile(esximg_depot, vibs=["esx-base", "vsan:6.7.0-0.0.8169922", "vsanhealth"])
     assert r["valid"] is True and r["profile"]["name"] is None
     assert r["profile"]["acceptance_level"] == "certified"     # lowest level of the set, no minimum given
 
@@ -214,7 +215,7 @@ def _copy_vib(depot, pattern, tmp_path, mutate=None):
 
 
 def test_content_checks_on_all_real_vibs(bundles_depot):
-    r = V.validate_profile(bundles_depot, vibs=sorted(bundles_depot.vibs), verify_signatures=True,
+    r = VIO.validate_profile(bundles_depot, vibs=sorted(bundles_depot.vibs), verify_signatures=True,
                            trust_store=TRUST, verify_checksums=True, check_file_paths=True,
                            extensibility_schema=None)
     assert r["checks"]["signatures"]["verified"] == 15 and r["checks"]["signatures"]["invalid"] == 0
@@ -234,7 +235,7 @@ def test_content_checks_on_all_real_vibs(bundles_depot):
 def test_watchdog_vib_file_path_finding_with_vmware_schema():
     from validate_helpers import EXT_RNG
     depot = load_depot(WATCHDOG_VIB)
-    r = V.validate_profile(depot, vibs=["hardware-watchdog"], check_file_paths=True, extensibility_schema=EXT_RNG)
+    r = VIO.validate_profile(depot, vibs=["hardware-watchdog"], check_file_paths=True, extensibility_schema=EXT_RNG)
     fp = by_type(r, "file_path", "error")
     assert [f["detail"].split(" installs ")[1].split(",")[0] for f in fp] == [
         "bin/ipmitool_wd", "etc/rc.local.d/hardware_watchdog_keepalive"]
@@ -250,7 +251,7 @@ def test_changed_descriptor_byte_is_signature_invalid(bundles_depot, tmp_path):
 
     vid, path = _copy_vib(bundles_depot, "1.14-1vmw.803", tmp_path, flip)
     depot = load_depot(path)
-    r = V.validate_profile(depot, vibs=[vid], verify_signatures=True, trust_store=TRUST)
+    r = VIO.validate_profile(depot, vibs=[vid], verify_signatures=True, trust_store=TRUST)
     bad = by_type(r, "signature_invalid", "error")
     assert [f["vib"] for f in bad] == [vid] and "digest mismatch" in bad[0]["detail"]
     assert r["valid"] is False
@@ -265,7 +266,7 @@ def test_flipped_payload_byte_is_checksum_mismatch_naming_payload(bundles_depot,
 
     vid, path = _copy_vib(bundles_depot, "1.15-1vmw.900", tmp_path, flip)
     depot = load_depot(path)
-    r = V.validate_profile(depot, vibs=[vid], verify_checksums=True, verify_signatures=True, trust_store=TRUST)
+    r = VIO.validate_profile(depot, vibs=[vid], verify_checksums=True, verify_signatures=True, trust_store=TRUST)
     mism = by_type(r, "checksum_mismatch", "error")
     assert mism and all("payload vmkusb-n " in f["detail"] for f in mism)
     # the descriptor is untouched: the signature still verifies, only the payload is caught
@@ -278,7 +279,7 @@ def test_vib_level_checksum_mismatch_against_depot_metadata(bundles_depot, tmp_p
     depot = copy.copy(bundles_depot)
     depot.vib_files = dict(bundles_depot.vib_files)
     depot.vib_files[vid] = path
-    r = V.validate_profile(depot, vibs=[vid], verify_checksums=True)
+    r = VIO.validate_profile(depot, vibs=[vid], verify_checksums=True)
     mism = by_type(r, "checksum_mismatch")
     assert len(mism) == 1 and "the .vib file" in mism[0]["detail"]
 
@@ -293,15 +294,15 @@ def test_corrupt_vib_is_a_depot_error(bundles_depot, tmp_path):
     broken.write_bytes(data[:len(data) // 2])
     depot.vib_files[vid] = str(broken)
     with pytest.raises(DepotError) as e:
-        V.validate_profile(depot, vibs=[vid], verify_checksums=True)
+        VIO.validate_profile(depot, vibs=[vid], verify_checksums=True)
     assert "broken.vib" in str(e.value)
 
 
 # ---- fail_on ------------------------------------------------------------------------------------------------------
 def test_fail_on_levels(esximg_depot, merged):
-    good = V.validate_profile(esximg_depot, profile=PROFILE)
-    bad = V.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=[LIBATA])
-    warn = V.validate_profile(merged, vibs=[GHETTO], verify_signatures=True, trust_store=TRUST)
+    good = VIO.validate_profile(esximg_depot, profile=PROFILE)
+    bad = VIO.validate_profile(esximg_depot, profile=PROFILE, remove_vibs=[LIBATA])
+    warn = VIO.validate_profile(merged, vibs=[GHETTO], verify_signatures=True, trust_store=TRUST)
     assert warn["valid"] and warn["counts"]["warning"] == 1
     assert not V.should_fail(good, "error") and not V.should_fail(good, "warning")
     assert V.should_fail(bad, "error") and not V.should_fail(bad, "never")

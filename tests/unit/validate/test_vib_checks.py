@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import vib_checks as C
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse import parse_vib
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import open_vib
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.validation import read_schema
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Checksum, Payload
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
@@ -157,7 +158,7 @@ def test_decompression_cap_stops_bombs():
 
 # ---- file-path rules -------------------------------------------------------------------------------------------
 def test_builtin_rules_equal_vmware_schema():
-    real = C.ExtensibilityRules.from_rng(EXT_RNG)
+    real = C.ExtensibilityRules.from_rng(read_schema(EXT_RNG))
     builtin = C.ExtensibilityRules.builtin()
     assert set(real.community_patterns) == set(builtin.community_patterns)
     assert set(real.partner_values) == set(builtin.partner_values)
@@ -170,18 +171,18 @@ def test_watchdog_vib_violates_extensibility_rules():
     problems = C.check_file_paths(vib)
     assert [f for f, _d in problems] == ["bin/ipmitool_wd", "etc/rc.local.d/hardware_watchdog_keepalive"]
     # VMware's own schema, validated with lxml RelaxNG on the real descriptor, agrees
-    assert C.schema_check(vib, C.load_relaxng(EXT_RNG), arch.descriptor_bytes) is not None
-    with_schema = C.check_file_paths(vib, schema_path=EXT_RNG, descriptor_bytes=arch.descriptor_bytes)
+    assert C.schema_check(vib, C.load_relaxng(read_schema(EXT_RNG)), arch.descriptor_bytes) is not None
+    with_schema = C.check_file_paths(vib, schema=read_schema(EXT_RNG), descriptor_bytes=arch.descriptor_bytes)
     assert [f for f, _d in with_schema] == ["bin/ipmitool_wd", "etc/rc.local.d/hardware_watchdog_keepalive"]
 
 
 def test_partner_may_use_rc_local_but_not_bin():
     partner = mkvib("p", acceptance="partner", files=["etc/rc.local.d/x.sh", "etc/vmware/oem.xml", "opt/p/bin"])
     assert C.check_file_paths(partner) == []
-    assert C.check_file_paths(partner, schema_path=EXT_RNG) == []
+    assert C.check_file_paths(partner, schema=read_schema(EXT_RNG)) == []
     bad = mkvib("p", acceptance="partner", files=["bin/tool", "opt/p/x"])
     assert [f for f, _ in C.check_file_paths(bad)] == ["bin/tool"]
-    assert [f for f, _ in C.check_file_paths(bad, schema_path=EXT_RNG)] == ["bin/tool"]
+    assert [f for f, _ in C.check_file_paths(bad, schema=read_schema(EXT_RNG))] == ["bin/tool"]
 
 
 def test_certified_and_accepted_are_not_restricted():
@@ -193,18 +194,18 @@ def test_community_overlay_is_refused():
     v = mkvib("c", acceptance="community", files=["opt/c/x"], overlay=True)
     problems = C.check_file_paths(v)
     assert problems and problems[0][0] is None and "overlay" in problems[0][1]
-    assert C.check_file_paths(v, schema_path=EXT_RNG)
+    assert C.check_file_paths(v, schema=read_schema(EXT_RNG))
 
 
 def test_compliant_community_vib_passes_schema():
     v = mkvib("c", acceptance="community", files=["opt/c/x", "etc/vmware/firewall/c.xml"])
-    assert C.check_file_paths(v) == [] and C.check_file_paths(v, schema_path=EXT_RNG) == []
+    assert C.check_file_paths(v) == [] and C.check_file_paths(v, schema=read_schema(EXT_RNG)) == []
 
 
 def test_bad_schema_path_is_input_error(tmp_path):
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
     with pytest.raises(InputError):
-        C.ExtensibilityRules.from_rng(str(tmp_path / "missing.rng"))
+        read_schema(str(tmp_path / "missing.rng"))
     other = real_bundles()[0]
     with pytest.raises(InputError):
-        C.load_relaxng(other)
+        C.load_relaxng(read_schema(other))
