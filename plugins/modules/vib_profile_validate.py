@@ -338,12 +338,11 @@ diff:
       elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import (
     depot_argument_spec, depot_params)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import protect_secrets, run
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 
 ACCEPTANCE_CHOICES = ["certified", "accepted", "partner", "community", "VMwareCertified", "VMwareAccepted",
                       "PartnerSupported", "CommunitySupported"]
@@ -388,15 +387,14 @@ def validate(params):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
+    module = FleetpatchModule(
+        argument_spec(), secret_urls=("depot", "proxy"),
         mutually_exclusive=[("profile", "vibs")],
         required_one_of=[("profile", "vibs")],
         required_if=[("verify_signatures", True, ("trust_store",))],
         supports_check_mode=True,
     )
-    protect_secrets(module, urls=[module.params["depot"], module.params.get("proxy")])
-    run(module, lambda: validate(module.params))
+    module.run(lambda ctx: validate(ctx.params))
 
 
 if __name__ == "__main__":
