@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import re
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import plan as _plan
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import classify as _scan
@@ -39,6 +38,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     DepotFetchError, FleetpatchError, HostNotConnectedError, InputError, PrecheckError, RebootTimeoutError,
     VerificationError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_url
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._esxi.esxupdate import esxupdate_result, install_summary
 
 ENGINES = ("auto", "controller", "host")
 METHODS = ("patch_manager", "esxcli")
@@ -595,15 +595,13 @@ class _HostDeploy(object):
         return summary
 
     def staged_ids(self):
-        """VIB ids staged on the host (from the patch manager's query; empty when unknown)."""
+        """VIB ids staged on the host (scan records with pkgstate staged; empty when unknown)."""
         try:
-            xml = self.client.patch_query(self.host).get("xml_result") or ""
+            # esxupdate's "query" writes nothing; a scan without metadata lists the host's VIBs with their pkgstate
+            res = esxupdate_result(self.client.patch_scan(self.host).get("xml_result"))
         except FleetpatchError:
             return set()
-        out = set()
-        for block in re.findall(r"<vibStaged>(.*?)</vibStaged>", xml, re.S):
-            out.update(i.strip() for i in re.findall(r"<vibID>([^<]+)</vibID>", block))
-        return out
+        return set(res["staged_vibs"]) if res["vib_staged"] is not False else set()
 
     def _dry(self, fn, step):
         try:
@@ -730,11 +728,13 @@ def _install_summary(res):
 
 
 def _patch_summary(res):
-    added = list(res.get("added_vibs") or ())
-    removed = list(res.get("removed_vibs") or ())
-    return {"changed": bool(added or removed), "installed": added, "removed": removed,
-            "skipped": list(res.get("skipped_vibs") or ()), "reboot_required": bool(res.get("reboot_required")),
-            "message": "; ".join(res.get("messages") or ()) or None}
+    summary = install_summary(res)
+    err = summary["error"]
+    if err:
+        raise VSphereError("the host's update engine failed: %s (esxupdate error %s)%s"
+                           % (err["class"], err["code"], ": " + "; ".join(err["messages"]) if err["messages"] else ""),
+                           error_class=err["class"], error_code=err["code"], error_messages=list(err["messages"]))
+    return summary
 
 
 def _diff(name, before, after):

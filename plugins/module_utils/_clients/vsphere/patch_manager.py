@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, List, Optional
+
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
-    InputError, VSphereError)
+    InputError, TaskFailedError, VSphereError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._esxi.esxupdate import esxupdate_result, fault_error
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     wait_for_task)
@@ -20,6 +23,35 @@ if HAS_PYVMOMI:
 else:  # pragma: no cover
     SoapStubAdapter = VmomiSupport = None
 
+
+
+def _redacted(value: Any, secrets: List[str]) -> Any:
+    """``value`` (dicts, lists, strings) with every string passed through ``redact``."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: _redacted(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v, secrets) for v in value]
+    return value
+
+
+def _esxupdate_fault(exc: TaskFailedError, action: str) -> TaskFailedError:
+    """A failed patch task whose PlatformConfigFault carries an esxupdate error: the error with its class, esxupdate
+    code and messages (``error_class``, ``error_code``, ``error_messages`` in the details). hostd's fault format is
+    UNKNOWN beyond ``/usr/sbin/esxupdate returned with exit status: N`` (ESXi 8.0U3) and the API reference's
+    "details ... within the payload of the exception as xml string"; our simulator's older ``Class: message`` text
+    is read too. Other faults pass unchanged."""
+    if exc.details.get("fault_type") != "PlatformConfigFault":
+        return exc
+    err = fault_error(exc.msg.split(": PlatformConfigFault: ", 1)[-1].split("PlatformConfigFault: ", 1)[-1])
+    if err is None:
+        return exc
+    text = "; ".join(err["messages"])
+    msg = "%s failed: %s (esxupdate error %d)%s" % (action, err["class"], err["code"], ": " + text if text else "")
+    details = dict(exc.details)
+    details.update(error_class=err["class"], error_code=err["code"], error_messages=list(err["messages"]))
+    return TaskFailedError(msg, source=exc.source, host=exc.host, **details)
 
 
 class PatchManagerMixin(object):
@@ -55,26 +87,43 @@ class PatchManagerMixin(object):
             spec.password = proxy_password
         return spec
 
-    def _patch_result(self, result, secrets):
-        xml_text = getattr(result, "xmlResult", None) if result is not None else None
-        xml_text = redact(xml_text, list(self.secrets) + list(secrets)) if xml_text else xml_text
-        parsed = parse_xml_result(xml_text)
-        return {
+    def _patch_result(self, result: Any, secrets: List[str]) -> Dict[str, Any]:
+        """The client's answer: the raw keys (``xml_result``, ``status`` ...), the older summary
+        (``errors``, ``messages``, ``added_vibs`` ...) and what ``_esxi.esxupdate.esxupdate_result`` reads
+        (``changed``, ``outcome``, ``code``, ``error``, ``vibs``, ``image_pending``, ``vib_staged``, ``staged_vibs``;
+        the whole reader dict also under ``esxupdate``)."""
+        raw = getattr(result, "xmlResult", None) if result is not None else None
+        hidden = list(self.secrets) + list(secrets)
+        xml_text = redact(raw, hidden) if raw else raw
+        # read the document as the host wrote it, then redact every string read from it: redacting the XML text
+        # first can break its character references (a URL followed by "&#39;")
+        parsed = _redacted(parse_xml_result(raw), hidden)
+        reader = _redacted(esxupdate_result(raw), hidden)
+        reboot = reader["reboot_required"] if reader["reboot_required"] is not None else parsed["reboot_required"]
+        out = {
             "version": getattr(result, "version", None) if result is not None else None,
             "xml_result": xml_text,
             "status": [patch_status_dict(s) for s in (getattr(result, "status", None) or ())],
-            "errors": parsed["errors"], "messages": parsed["messages"], "vibs": parsed["vibs"],
+            "errors": parsed["errors"], "messages": parsed["messages"], "vibs": reader["vibs"],
             "added_vibs": parsed["added_vibs"], "removed_vibs": parsed["removed_vibs"],
-            "skipped_vibs": parsed["skipped_vibs"], "reboot_required": parsed["reboot_required"],
+            "skipped_vibs": parsed["skipped_vibs"], "reboot_required": reboot,
             "xml_parse_error": parsed["parse_error"],
         }
+        for key in ("changed", "live", "outcome", "code", "error", "image_pending", "vib_staged", "staged_vibs"):
+            out[key] = reader[key]
+        out["esxupdate"] = reader
+        return out
 
-    def _patch_op(self, host, action, method, timeout, proxy_password=None, **kwargs):
+    def _patch_op(self, host: Any, action: str, method: str, timeout: float, proxy_password: Optional[str] = None,
+                  **kwargs: Any) -> Dict[str, Any]:
         host = self.host(host)
         pm = self._patch_manager(host)
         secrets = [proxy_password] if proxy_password else []
         args = {k: v for k, v in kwargs.items() if v is not None}
-        result = self._run_task(host, action, lambda: getattr(pm, method)(**args), timeout, secrets)
+        try:
+            result = self._run_task(host, action, lambda: getattr(pm, method)(**args), timeout, secrets)
+        except TaskFailedError as exc:
+            raise _esxupdate_fault(exc, action)
         return self._patch_result(result, secrets)
 
     def patch_scan(self, host, meta_urls=None, bundle_urls=None, cmd_options=None, proxy=None, proxy_port=None,
