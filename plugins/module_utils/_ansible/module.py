@@ -97,6 +97,8 @@ class ModuleContext:
 class FleetpatchModule(AnsibleModule):
     """``AnsibleModule`` with the collection's conventions declared once (see the module docstring)."""
 
+    params: Dict[str, Any]
+
     def __init__(self, argument_spec: Dict[str, Any], *, libs: Libs = None, connection: bool = False,
                  secret_urls: Iterable[str] = (), secret_options: Iterable[str] = (),
                  partial: Optional[Dict[str, Any]] = None, **kwargs: Any) -> None:

@@ -23,10 +23,10 @@ import ssl
 import tempfile
 import time
 import traceback
-from urllib.parse import parse_qsl, urlsplit
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFetchError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import REDACTED, redact_text, redact_url
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import (
+    redact_text, redact_url, url_secrets)
 
 try:
     import requests
@@ -47,28 +47,8 @@ USER_AGENT = "fleetpatch.esxi depot client"
 
 
 def url_secret_parts(url):
-    """The strings that ``redact_url`` hides in ``url`` (password, token path segments, secret query values)."""
-    found = set()
-    if not url:
-        return found
-    try:
-        parts = urlsplit(str(url))
-        red = urlsplit(redact_url(str(url)))
-    except ValueError:
-        return found
-    if parts.password:
-        found.add(parts.password)
-    if parts.username and red.netloc.startswith(REDACTED):
-        found.add(parts.username)
-    for seg, rseg in zip(parts.path.split("/"), red.path.split("/")):
-        if rseg == REDACTED and seg != REDACTED:
-            found.add(seg)
-    if parts.query:
-        for (_k, v), (_rk, rv) in zip(parse_qsl(parts.query, keep_blank_values=True),
-                                      parse_qsl(red.query, keep_blank_values=True)):
-            if rv == REDACTED and v and v != REDACTED:
-                found.add(v)
-    return {s for s in found if len(s) >= 3}
+    """The strings that ``redact_url`` hides in ``url`` (the one redactor: ``_common.secrets.url_secrets``)."""
+    return url_secrets(url)
 
 
 def looks_like_html(body, content_type=""):
@@ -166,6 +146,8 @@ class HttpClient(object):
         lm = resp.headers.get("Last-Modified")
         if not etag and not lm:
             return
+        if any(s.encode("utf-8") in body for s in url_secret_parts(url) | url_secret_parts(self.proxy)):
+            return   # the document quotes a credential of its own URL: never write that to disk
         try:
             os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
             body_p, meta_p = self._cache_paths(url)
