@@ -134,6 +134,9 @@ func (f *frontHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveControl(w, r)
 		return
 	}
+	if serveVlcm(w, r) { // vLCM REST surface, VC mode only (vlcm.go, owned by the vLCM work)
+		return
+	}
 	if f.isDown() {
 		dropConnection(w) // OBSERVED (prototype): a rebooting ESXi drops the TCP connection
 		return
