@@ -163,8 +163,9 @@ options:
   maintenance_mode:
     description:
       - V(auto) enters maintenance mode only when a VIB to install or remove requires it or the host must reboot,
-        and exits it at the end only if this task entered it.
-      - V(require) enters maintenance mode whenever the host is changed (exits it only if this task entered it).
+        and exits it at the end if this task, or an earlier run of this module that did not finish, entered it
+        (see O(keep_maintenance_mode)). Maintenance mode that someone else entered is left as it is.
+      - V(require) enters maintenance mode whenever the host is changed (exits it as V(auto) does).
       - V(never) does not enter maintenance mode; a plan that needs it fails the pre-check (unless the host is in
         maintenance mode already).
     type: str
@@ -175,11 +176,21 @@ options:
       - When entering maintenance mode through vCenter with DRS, also move powered-off VMs off the host.
     type: bool
     default: false
+  keep_maintenance_mode:
+    description:
+      - Leave the host in maintenance mode at the end of a successful deploy, also when this task entered it. The
+        host is then yours: a later run does not take it out of maintenance mode.
+    type: bool
+    default: false
+    version_added: 0.2.0
   maintenance_mode_timeout:
     description:
-      - Seconds the host may take to enter (or exit) maintenance mode; V(0) means no limit on the server side.
+      - Seconds the host may take to enter (or exit) maintenance mode. When the time is up the task fails and names
+        the powered-on VMs that did not evacuate. V(0) means no limit on the server side (the task then waits up to
+        an hour).
+      - The default was V(0) before version 0.2.0.
     type: int
-    default: 0
+    default: 1800
   vsan_mode:
     description:
       - vSAN data migration when entering maintenance mode. By default the server's default applies.
@@ -206,6 +217,29 @@ options:
         during a failed install before its state is reported.
     type: int
     default: 1800
+  lock_timeout:
+    description:
+      - One deploy per host at a time. When another run holds a host's lock, wait up to this many seconds for it,
+        then fail naming the run that holds it. V(0) fails at once.
+      - Through vCenter the lock is a custom attribute of the host (C(fleetpatch.esxi.lock)), so runs on different
+        controllers see each other; a lock whose run died expires (it is renewed at every phase for the longest the
+        phase may take plus ten minutes). On ESXi without vCenter the lock is a file in O(state_dir).
+    type: int
+    default: 0
+    version_added: 0.2.0
+  run_id:
+    description:
+      - The id of this run in the host lock, the marker and the events (for example the AWX job id). By default a
+        new id from the time and a random part.
+    type: str
+    version_added: 0.2.0
+  state_dir:
+    description:
+      - On ESXi without vCenter, the controller folder that holds the per-host lock and marker files (vCenter keeps
+        them in custom attributes of the host). Controllers that deploy to the same hosts must share it.
+      - Default C(~/.ansible/fleetpatch/hosts).
+    type: path
+    version_added: 0.2.0
 notes:
   - Idempotent. A second run with the same selection finds the bulletins installed and changes nothing
     (C(changed=false)).
@@ -578,8 +612,9 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec i
     connection_argument_spec, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.patching import (
-    deploy_options, run_deploy, scan_options, selection_options)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.deploy import run_deploy
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.options import (
+    deploy_options, scan_options, selection_options)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
 
 

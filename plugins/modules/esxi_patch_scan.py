@@ -380,8 +380,8 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec i
     connection_argument_spec, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.patching import (
-    run_scan, scan_options, selection_options)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.options import scan_options, selection_options
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.scan import run_scan
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR
 
 

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, fleetpatch.esxi contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Patch scan/deploy against the simulator (tests/simulator): ansible-playbook runs of the modules and direct
-calls of module_utils._patching. Depots are built from the real fixture bundles (tests/fixtures/real) and served
+calls of module_utils._patch (scan, deploy). Depots are built from the real fixture bundles (tests/fixtures/real) and served
 over real HTTP on 127.0.0.1; the simulated hosts download and apply them. Helpers: patch_sim_helpers.py."""
 
 from __future__ import annotations

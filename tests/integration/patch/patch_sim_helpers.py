@@ -64,8 +64,8 @@ class Depots(object):
 
 
 def params(sim, depot, **kw):
-    """Module options for _patching.run_scan/run_deploy (the defaults of the modules' argument specs)."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import patching as _patching
+    """Module options for scan.run_scan/deploy.run_deploy (the defaults of the modules' argument specs)."""
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import options as _patching
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import target_argument_spec
     p = dict(hostname=sim.host, username=sim.user, password=sim.password, port=sim.port, validate_certs=True,
              depot=depot, product_line=None, version=None, depot_validate_certs=True, proxy=None, cache_dir=None,

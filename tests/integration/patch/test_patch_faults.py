@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every fault switch of the simulator ends a deploy in a clear failure that says what was applied and the
 host's state, in vCenter and in ESXi mode: depot down (controller side), host cannot reach the depot, install task
-error, disconnect in the middle of the install, reboot that never returns. module_utils._patching is called
+error, disconnect in the middle of the install, reboot that never returns. module_utils._patch.deploy is called
 directly (what the module runs); one failure also goes through ansible-playbook."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import patching as _patching
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import deploy as _patching
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     DepotFetchError, FleetpatchError, PrecheckError, RebootTimeoutError, TaskFailedError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import failure_result

@@ -36,7 +36,7 @@ def fake(depot):
 
 def deploy_params(**kw):
     """The module's options with their defaults (from the argument specs), for the fake host."""
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import patching as options
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import options
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import target_argument_spec
     p = {}
     for spec in (target_argument_spec(), options.scan_options(), options.selection_options(),

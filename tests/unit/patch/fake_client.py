@@ -121,6 +121,7 @@ class FakeHostClient(object):
         self.catalog = catalog
         self.bulletins = bulletins or {}          # bulletin id -> VIB ids (for patch_check)
         self.is_vcenter = is_vcenter
+        self.lock_settle = 0.0
         self.endpoint = "vcenter.fake:443" if is_vcenter else hosts[0].name + ":443"
         self.calls: List[tuple] = []
         self._faults: Dict[str, List[BaseException]] = {}

@@ -15,7 +15,7 @@ from tests.unit.patch.conftest import B_80U2, V_80U2, deploy_params, make_fake
 
 
 def run_deploy(*args, **kw):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.patching import run_deploy as fn
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.deploy import run_deploy as fn
     return fn(*args, **kw)
 
 
