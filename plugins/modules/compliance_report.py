@@ -26,8 +26,6 @@ description:
 author:
   - fleetpatch.esxi contributors (@fleetpatch)
 extends_documentation_fragment:
-  - fleetpatch.esxi.connection.unused
-  - fleetpatch.esxi.connection.unused_validate_certs
   - fleetpatch.esxi.attributes
 attributes:
   check_mode:
@@ -46,8 +44,27 @@ options:
         C(results)), or a list of per-host results.
       - A failed scan result counts as a failed scan (status V(error)) for each host it names.
       - When a host appears more than once, the newest scan (C(scanned_at)) is used.
+      - Results without any host (V([]), V({}), a scan result with no C(hosts)) and malformed host entries
+        fail the task naming what is wrong; the report never says "all 0 hosts compliant".
+      - At least one of O(results) and O(record_dir) is required.
     type: raw
-    required: true
+  record_dir:
+    description:
+      - A folder of per-host scan records, as M(fleetpatch.esxi.esxi_patch_scan) writes them with
+        O(fleetpatch.esxi.esxi_patch_scan#module:scan_record_dir). Every record in it is part of the report, so
+        the job slices of one rollout (AWX sliced jobs, several playbook runs) that scan into the same folder and
+        write the same report give one complete report.
+      - The report files are written under a lock (C(<dest>/.<basename>.lock)), so concurrent writers do not
+        interleave; the report of the last writer holds every record written before it.
+    type: path
+    version_added: 0.2.0
+  expected_hosts:
+    description:
+      - The hosts the report must cover. A host of this list without a result is reported as not scanned
+        (status V(error), a JUnit error), so a missing scan never passes a CI gate.
+    type: list
+    elements: str
+    version_added: 0.2.0
   dest:
     description:
       - The folder to write the report files to. It is created if it does not exist.
@@ -298,7 +315,6 @@ generated_at:
   sample: "2026-11-21T10:15:02+00:00"
 """
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.report import compliance_report
@@ -307,8 +323,9 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.report imp
 def main():
     module = FleetpatchModule(
         dict(
-            **unused_connection_argument_spec(with_validate_certs=True),
-            results=dict(type="raw", required=True),
+            results=dict(type="raw"),
+            record_dir=dict(type="path"),
+            expected_hosts=dict(type="list", elements="str"),
             dest=dict(type="path", required=True),
             basename=dict(type="str", default="compliance"),
             formats=dict(type="list", elements="str", choices=["json", "junit", "html"],
@@ -319,6 +336,7 @@ def main():
             clusters=dict(type="dict"),
             mode=dict(type="str", default="0644"),
         ),
+        required_one_of=[("results", "record_dir")],
         supports_check_mode=True,
     )
     module.run(lambda ctx: compliance_report(ctx.params, ctx.check_mode, ctx.diff_mode))

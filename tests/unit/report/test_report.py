@@ -293,10 +293,10 @@ def test_html_escapes_everything():
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
 
 
-def test_html_without_hosts():
-    page = _report.render_html(_report.build_report([]))
-    assert "No hosts in the scan results." in page
-    assert "All 0 hosts are compliant" in page
+def test_no_hosts_fails_closed():
+    # an empty scan result is an input error, never "All 0 hosts are compliant" (test_report_fail_closed.py)
+    with pytest.raises(InputError, match="no host results in an empty list"):
+        _report.build_report([])
 
 
 # ---- files -------------------------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ def test_write_is_idempotent_and_check_mode_writes_nothing(tmp_path, fleet):
 
     res = _report.compliance_report(params)
     assert res["changed"] is True
-    assert sorted(os.listdir(dest)) == ["compliance-junit.xml", "compliance.html", "compliance.json"]
+    assert sorted(n for n in os.listdir(dest) if not n.startswith(".")) == ["compliance-junit.xml", "compliance.html", "compliance.json"]
     assert stat.S_IMODE(os.stat(res["paths"]["html"]).st_mode) == 0o640
     assert res["summary"]["non_compliant"] == 4
     assert [h["name"] for h in res["hosts"] if h["status"] == "non_compliant"] == res["summary"][
