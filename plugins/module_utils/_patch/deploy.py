@@ -303,6 +303,7 @@ class HostDeploy(EndMixin):
                 # the first dry run happens before maintenance mode, so a refusal leaves the host as it was
                 if step.kind != "acceptance" and self.actions["enter_maintenance_mode"] and not self.entered_mm:
                     self.enter_mm()
+                    self.goto(Phase.INSTALL, renew=INSTALL_TASK_TIMEOUT)     # a safe point before the install
                 rec["status"] = "running"
                 res = self.method.apply(self.host, step, rec, ctx)
                 changed = changed or bool(res.get("changed", False))

@@ -145,7 +145,11 @@ class FakeHostClient(object):
         queue = self._faults.get(method)
         if queue:
             raise queue.pop(0)
-        if h is not None and h.connection_state != "connected" and method not in ("host_facts", "wait_connected"):
+        # vCenter answers these itself, also while the host is down
+        vc_side = ("host_facts", "wait_connected", "host_field_get", "host_field_set", "log_user_event",
+                   "in_maintenance_mode")
+        if h is not None and h.connection_state != "connected" and not (self.is_vcenter and method in vc_side) \
+                and method not in ("host_facts", "wait_connected"):
             raise HostNotConnectedError("the host is %s" % h.connection_state, host=h.name)
         return h  # type: ignore[return-value]
 
@@ -305,6 +309,10 @@ class FakeHostClient(object):
                                      "notResponding", host=h.name, last_state="notResponding")
         return FakeHostRef(h.name, h.moid), {"rebooted": True, "boot_time_before": before,
                                              "boot_time_after": h.boot_time.isoformat(), "seconds": 1.0}
+
+    def host_vms(self, host: Any) -> List[Dict[str, Any]]:
+        h = self._call("host_vms", host)
+        return [{"name": n, "power_state": "poweredOn"} for n in h.blocking_vms]
 
     # ---- firewall -----------------------------------------------------------------------------------------
     def firewall_ruleset_enabled(self, host: Any, ruleset: str) -> bool:
