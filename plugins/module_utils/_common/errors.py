@@ -58,12 +58,13 @@ class FleetpatchError(Exception):
         """A new error of the same class and flags with ``msg``/``source``/``host`` replaced and ``details``
         added (the original is left as it was raised). Subclasses with their own constructor keep working as
         long as they accept the base keywords."""
-        merged = {k: v for k, v in self.details.items() if k not in FLAGS}
-        merged.update(details)
+        kwargs: Dict[str, Any] = dict(self.flags)
+        kwargs.update((k, v) for k, v in self.details.items() if k not in FLAGS)
+        kwargs.update(details)
         new = type(self).__new__(type(self))
         FleetpatchError.__init__(new, self.msg if msg is None else msg,
                                  self.source if source is None else source, self.host if host is None else host,
-                                 **self.flags, **merged)
+                                 **kwargs)
         for k, v in vars(self).items():  # subclass state (e.g. partial results) rides along
             if k not in vars(new):
                 setattr(new, k, v)

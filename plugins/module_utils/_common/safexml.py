@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, fleetpatch.esxi contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE: safe XML parsing for depot metadata. Breaking changes at any time.
+"""PRIVATE: safe XML parsing, the only XML parser of the collection. Breaking changes at any time.
+
+``parse_xml`` reads depot metadata (errors are depot errors); ``parse_untrusted`` reads any other remote XML
+(esxcli responses, ``vimServiceVersions.xml``) with the same refusals and reports failures as the caller's
+error class (``VSphereError`` in the client).
 
 VMware metadata (VIB descriptors, bulletins, image profiles, index files) never carries a DTD, so any document
 with a ``<!DOCTYPE`` or ``<!ENTITY`` declaration is refused outright (``DepotSecurityError``): that stops
@@ -14,8 +18,10 @@ Malformed XML raises ``DepotFormatError`` naming the source and the line.
 from __future__ import annotations
 
 import threading
+from typing import Any, Type, Union
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, DepotSecurityError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
+    DepotFormatError, DepotSecurityError, FleetpatchError)
 
 try:
     from lxml import etree as _etree
@@ -123,6 +129,21 @@ def parse_xml(data, source, max_bytes=MAX_XML_BYTES, expect=None):
             raise DepotFormatError("unexpected root element <%s> (expected %s)"
                                    % (tag, " or ".join("<%s>" % t for t in tags)), source=source)
     return root
+
+
+def parse_untrusted(data: Union[str, bytes, None], what: str, error: Type[FleetpatchError],
+                    max_bytes: int = MAX_XML_BYTES) -> Any:
+    """``parse_xml`` for remote XML that is not depot metadata: ``what`` names the document in messages and a
+    refusal or a malformed document raises ``error`` (``"<what> refused: ..."``, ``"<what> is not well-formed XML
+    (...)"``), chained to the depot error that ``parse_xml`` raised."""
+    if data is None:
+        raise error("empty %s" % what)
+    try:
+        return parse_xml(data, what, max_bytes)
+    except DepotSecurityError as e:
+        raise error("%s refused: %s" % (what, e.msg)) from e
+    except DepotFormatError as e:
+        raise error("%s is not well-formed XML (%s)" % (what, e.msg)) from e
 
 
 def parse_many(docs, expect=None, max_bytes=MAX_XML_BYTES):

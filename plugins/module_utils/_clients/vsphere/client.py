@@ -26,11 +26,13 @@ import contextlib
 import http.client
 import re
 import time
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, HostNotConnectedError, InputError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
+    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, redact, require_pyvmomi, translate,
+    vim, vmodl,
     wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
@@ -226,50 +228,55 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         if self.session_alive():
             return False
         deadline = time.monotonic() + float(timeout if timeout is not None else self.timeout)
-        delays = backoff_delays(initial=0.5, maximum=5.0)
-        while True:
+        last: List[VSphereError] = []
+
+        def probe() -> Optional[bool]:
             self._drop()
             try:
                 self._open(max(1.0, min(self.timeout, deadline - time.monotonic())))
-                self.reconnects += 1
-                return True
             except AuthenticationError:
                 raise
             except VSphereError as exc:
-                last = exc
-            now = time.monotonic()
-            if now >= deadline:
-                raise ConnectionFailedError("could not log in again in time; last error: %s" % last.msg,
-                                            host=self.endpoint, **last.details)
-            time.sleep(min(next(delays), max(0.0, deadline - now)))
+                last[:] = [exc]
+                return None
+            self.reconnects += 1
+            return True
 
-    def wait_connected(self, host, timeout=600, poll_max=5.0):
+        def timed_out() -> ConnectionFailedError:
+            err = last[0]
+            return ConnectionFailedError("could not log in again in time; last error: %s" % err.msg,
+                                         host=self.endpoint, **err.flags,
+                                         **{k: v for k, v in err.details.items() if k not in err.flags})
+
+        return poll_until(deadline, backoff_delays(initial=0.5, maximum=5.0), probe, timed_out)
+
+    def wait_connected(self, host: Any, timeout: float = 600, poll_max: float = 5.0) -> Dict[str, Any]:
         """Wait until ``host`` answers again (after an outage): via vCenter until its connectionState is
         ``connected``, on ESXi until a new session works. Returns the host facts. ``HostNotConnectedError`` on
         timeout, naming the last state."""
         host = self.host(host)
         deadline = time.monotonic() + float(timeout)
-        delays = backoff_delays(initial=0.3, maximum=poll_max)
-        last = "unknown"
-        while True:
+        last = ["unknown"]
+
+        def probe() -> Optional[Dict[str, Any]]:
             try:
                 if not self.is_vcenter:
                     self.ensure_session(timeout=max(1.0, deadline - time.monotonic()))
                 facts = self.host_facts(host)
-                last = facts["connection_state"]
-                if last == "connected":
-                    return facts
             except AuthenticationError:
                 raise
             except VSphereError as exc:
-                last = "unreachable (%s)" % exc.msg
+                last[0] = "unreachable (%s)" % exc.msg
                 if self.is_vcenter and self._is_dead_session(exc):
                     self._try_reconnect(deadline)
-            now = time.monotonic()
-            if now >= deadline:
-                raise HostNotConnectedError("the host did not come back within %ss; last known state: %s"
-                                            % (timeout, last), host=host.label, last_state=last)
-            time.sleep(min(next(delays), max(0.0, deadline - now)))
+                return None
+            last[0] = facts["connection_state"]
+            return facts if last[0] == "connected" else None
+
+        return poll_until(deadline, backoff_delays(initial=0.3, maximum=poll_max), probe,
+                          lambda: HostNotConnectedError("the host did not come back within %ss; last known state: "
+                                                        "%s" % (timeout, last[0]), host=host.label,
+                                                        last_state=last[0]))
 
     def close(self):
         """Log out and release the connections. Safe to call twice; never raises."""

@@ -12,7 +12,8 @@ import ssl
 import xml.etree.ElementTree as ET
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
-    InputError)
+    InputError, VSphereError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import parse_untrusted
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_API_NAMES, Payload, Provide, Relation, Vib, normalize_acceptance)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
@@ -272,12 +273,9 @@ def build_ssl_context(validate_certs=True, ca_path=None):
 
 def _parse_service_versions(data):
     """vimServiceVersions.xml -> set of supported version ids (``8.0.3.0``, prior versions too)."""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
-        return set()
     try:
-        root = ET.fromstring(text)
-    except ET.ParseError:
+        root = parse_untrusted(data, "vimServiceVersions.xml", VSphereError, 1024 * 1024)
+    except VSphereError:
         return set()
     ids = set()
     for ns in root.iter("namespace"):

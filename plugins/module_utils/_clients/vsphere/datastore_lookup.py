@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, NotFoundError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    wait_for_task)
+    vsphere_call, wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     datastore_uuid)
@@ -27,30 +28,32 @@ else:  # pragma: no cover
 class DatastoresMixin(object):
     """VSphereClient: datastore lookup."""
 
+    @vsphere_call("list datastores")
+    def _datastore_rows(self, host: Optional[Host]) -> List[Tuple[Any, Dict[str, Any]]]:
+        """(datastore, {name, summary, parent}) of ``host``, or of the whole inventory."""
+        if host is not None:
+            objs = self._host_props(host, ["datastore"], "list datastores").get("datastore") or []
+            return self._retrieve([(vim.Datastore, ["name", "summary", "parent"])], objects=list(objs)) \
+                if objs else []
+        view = self._content.viewManager.CreateContainerView(self._content.rootFolder, [vim.Datastore], True)
+        try:
+            return self._retrieve([(vim.Datastore, ["name", "summary", "parent"])], container=view)
+        finally:
+            try:
+                view.DestroyView()
+            except Exception:  # best effort: the view dies with the session anyway
+                pass
+
+    """VSphereClient: datastore lookup."""
+
     # ---- datastores ----------------------------------------------------------------------------------
     def find_datastore(self, name, host=None):
         """Datastore ``name`` (of ``host`` when given): {name, moid, url, uuid, type, capacity, free_space,
         accessible, datacenter, datacenter_moid, datacenter_path}. NotFoundError lists the known datastores."""
         self._ensure()
-        try:
-            if host is not None:
-                host = self.host(host)
-                objs = self._host_props(host, ["datastore"], "list datastores").get("datastore") or []
-                rows = self._retrieve([(vim.Datastore, ["name", "summary", "parent"])], objects=list(objs)) \
-                    if objs else []
-            else:
-                view = self._content.viewManager.CreateContainerView(self._content.rootFolder, [vim.Datastore], True)
-                try:
-                    rows = self._retrieve([(vim.Datastore, ["name", "summary", "parent"])], container=view)
-                finally:
-                    try:
-                        view.DestroyView()
-                    except Exception:
-                        pass
-        except FleetpatchError:
-            raise
-        except Exception as exc:
-            raise self._err(exc, "list datastores", host=host.label if isinstance(host, Host) else None)
+        if host is not None:
+            host = self.host(host)
+        rows = self._datastore_rows(host)
         names = sorted(p.get("name") for _o, p in rows if p.get("name"))
         for obj, props in rows:
             if props.get("name") != name:

@@ -15,7 +15,7 @@ and through vCenter:
    str/int/bool, dicts and lists, or a CLI fault turned into ``EsxcliError`` with the CLI message
    (``[NoMatchError] ...``).
 
-The documents are remote input: ``safe_fromstring()`` refuses DTDs/entities before ElementTree sees them.
+The documents are remote input: ``safe_fromstring()`` (``_common.safexml``) refuses DTDs/entities.
 The pure helpers (``parse_document``, ``parse_cli_fault``, ``build_arguments``, ``esxcli_vib_to_vib`` ...) need
 no pyVmomi and are unit-tested with real esxcli documents.
 """
@@ -23,10 +23,11 @@ no pyVmomi and are unit-tested with real esxcli documents.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
+from typing import Any, Union
 from xml.sax.saxutils import escape as _xml_escape
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import EsxcliError, InputError, VSphereError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import parse_untrusted
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_ESXCLI_NAMES, Payload, Provide, Relation, Vib, normalize_acceptance)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
@@ -42,7 +43,6 @@ else:  # pragma: no cover
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 ESXCLI_VERSION = "urn:vim25/5.0"
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
-_FORBIDDEN = ("<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity")
 _REFLECT_VERSION = "vim.version.version7"   # keeps the declared types in urn:vim25, as govmomi sends them
 
 # Long-running commands: the HTTP request stays open until esxcli finishes.
@@ -52,26 +52,10 @@ LONG_COMMANDS = ("software vib install", "software vib update", "software vib re
 
 # ---- safe XML -----------------------------------------------------------------------------------
 
-def safe_fromstring(text, what="esxcli response"):
-    """Parse remote XML with ElementTree after refusing DOCTYPE/ENTITY declarations and oversize input.
-
-    Raises ``VSphereError`` (``kind`` vsphere) for refused or malformed input."""
-    if text is None:
-        raise VSphereError("empty %s" % what)
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            text = text.decode("latin-1")
-    if len(text) > MAX_DOCUMENT_BYTES:
-        raise VSphereError("%s of %d characters exceeds the limit of %d" % (what, len(text), MAX_DOCUMENT_BYTES))
-    upper = text.upper()
-    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
-        raise VSphereError("%s refused: it declares a DTD or entities, which esxcli documents never do" % what)
-    try:
-        return ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise VSphereError("%s is not well-formed XML (%s)" % (what, exc))
+def safe_fromstring(text: Union[str, bytes, None], what: str = "esxcli response") -> Any:
+    """Parse a remote esxcli document with the collection's one safe XML parser (``_common.safexml``): DTDs,
+    entities and oversize input refused, malformed XML a ``VSphereError`` naming ``what``."""
+    return parse_untrusted(text, what, VSphereError, MAX_DOCUMENT_BYTES)
 
 
 def _local(tag):

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, InputError, NotFoundError,
     RebootTimeoutError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    wait_for_task)
+    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, redact, require_pyvmomi, translate,
+    vim, vmodl, wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     VSAN_MODES, _parse_iso)
@@ -84,8 +85,8 @@ class HostOpsMixin(object):
         except Exception as exc:
             err = self._err(exc, "reboot", host=host.label)
             if HAS_PYVMOMI and isinstance(exc, vim.fault.InvalidState):
-                err.msg += " (the host must be in maintenance mode, or use force)"
-            raise err
+                err = err.with_context(msg=err.msg + " (the host must be in maintenance mode, or use force)")
+            raise err from exc
         try:
             wait_for_task(task, timeout=max(1.0, min(120.0, deadline - time.monotonic())), host=host.label,
                           action="reboot", secrets=self.secrets, endpoint=self.endpoint,
@@ -117,41 +118,46 @@ class HostOpsMixin(object):
             return True
         return boot_time > before
 
-    def _wait_back_vcenter(self, host, before, deadline, poll_initial, poll_max):
-        states = [before["connection_state"]]
-        delays = backoff_delays(initial=poll_initial, maximum=poll_max)
+    @staticmethod
+    def _timeout(host: Host, last: str, states: List[str]) -> RebootTimeoutError:
+        return RebootTimeoutError(
+            "the host did not come back from the reboot in time; last known state: %s (states seen: %s)"
+            % (last, " -> ".join(str(s) for s in states)), host=host.label, last_state=last, states=states)
+
+    def _wait_back_vcenter(self, host: Host, before: Dict[str, Any], deadline: float, poll_initial: float,
+                           poll_max: float) -> Dict[str, Any]:
+        states: List[Any] = [before["connection_state"]]
         before_boot = _parse_iso(before["boot_time"])
-        last = "reboot requested (%s)" % before["connection_state"]
-        seen_down = False
-        while True:
+        w = {"last": "reboot requested (%s)" % before["connection_state"], "seen_down": False}
+
+        def probe() -> Optional[Dict[str, Any]]:
             try:
                 props = self._host_props(host, ["runtime.connectionState", "runtime.bootTime"], "watch the reboot")
-                state = props.get("runtime.connectionState")
-                if states[-1] != state:
-                    states.append(state)
-                seen_down = seen_down or state != "connected"
-                last = state
-                boot = props.get("runtime.bootTime")
-                if state == "connected" and (self._newer(boot, before_boot) or (before_boot is None and seen_down)):
-                    return {"states": states, "reconnected": False}
             except AuthenticationError:
                 raise
-            except (VSphereError, ConnectionFailedError) as exc:
-                last = "unknown (vCenter did not answer: %s)" % exc.msg
+            except VSphereError as exc:
+                w["last"] = "unknown (vCenter did not answer: %s)" % exc.msg
                 if self._is_dead_session(exc):
                     self._try_reconnect(deadline)
-            now = time.monotonic()
-            if now >= deadline:
-                raise RebootTimeoutError(
-                    "the host did not come back from the reboot in time; last known state: %s (states seen: %s)"
-                    % (last, " -> ".join(str(s) for s in states)), host=host.label, last_state=last, states=states)
-            time.sleep(min(next(delays), max(0.0, deadline - now)))
+                return None
+            state = props.get("runtime.connectionState")
+            if states[-1] != state:
+                states.append(state)
+            w["seen_down"] = w["seen_down"] or state != "connected"
+            w["last"] = state
+            boot = props.get("runtime.bootTime")
+            if state == "connected" and (self._newer(boot, before_boot) or (before_boot is None and w["seen_down"])):
+                return {"states": states, "reconnected": False}
+            return None
+
+        return poll_until(deadline, backoff_delays(initial=poll_initial, maximum=poll_max), probe,
+                          lambda: self._timeout(host, str(w["last"]), states))
 
     @staticmethod
-    def _is_dead_session(err):
-        return bool(err.details.get("session_lost") or err.details.get("connection_lost"))
+    def _is_dead_session(err: FleetpatchError) -> bool:
+        return err.session_lost or err.connection_lost
 
-    def _try_reconnect(self, deadline):
+    def _try_reconnect(self, deadline: float) -> bool:
         try:
             self.reconnect(timeout=max(1.0, min(self.timeout, deadline - time.monotonic())))
             return True
@@ -161,46 +167,42 @@ class HostOpsMixin(object):
             self._drop()
             return False
 
-    def _wait_back_direct(self, host, before, deadline, poll_initial, poll_max):
+    def _wait_back_direct(self, host: Host, before: Dict[str, Any], deadline: float, poll_initial: float,
+                          poll_max: float) -> Dict[str, Any]:
         states = ["up"]
-        delays = backoff_delays(initial=poll_initial, maximum=poll_max)
         before_boot = _parse_iso(before["boot_time"])
-        last = "reboot requested"
-        seen_down = False
-        reconnected = False
-        while True:
+        w = {"last": "reboot requested", "seen_down": False, "reconnected": False}
+
+        def probe() -> Optional[Dict[str, Any]]:
             try:
                 if self._si is None:
                     self._open(max(1.0, min(self.timeout, deadline - time.monotonic())))
                     self.reconnects += 1
-                    reconnected = True
+                    w["reconnected"] = True
                     if states[-1] != "reconnected":
                         states.append("reconnected")
                 rec = self.find_hosts()[0]
                 props = self._host_props(rec, ["runtime.bootTime", "runtime.connectionState"], "watch the reboot")
-                boot = props.get("runtime.bootTime")
-                if self._newer(boot, before_boot) or (before_boot is None and seen_down):
-                    states.append("up (new boot time)")
-                    return {"states": states, "reconnected": reconnected}
-                last = "still up with the old boot time (reboot not started yet)"
             except AuthenticationError:
                 raise
             except VSphereError as exc:
-                seen_down = True
-                if exc.details.get("session_lost"):
-                    last = "session invalidated (hostd restarted)"
-                else:
-                    last = "unreachable (%s)" % exc.msg
-                tag = "session lost" if exc.details.get("session_lost") else "unreachable"
+                w["seen_down"] = True
+                w["last"] = ("session invalidated (hostd restarted)" if exc.session_lost
+                             else "unreachable (%s)" % exc.msg)
+                tag = "session lost" if exc.session_lost else "unreachable"
                 if states[-1] != tag:
                     states.append(tag)
                 self._drop()
-            now = time.monotonic()
-            if now >= deadline:
-                raise RebootTimeoutError(
-                    "the host did not come back from the reboot in time; last known state: %s (states seen: %s)"
-                    % (last, " -> ".join(states)), host=host.label, last_state=last, states=states)
-            time.sleep(min(next(delays), max(0.0, deadline - now)))
+                return None
+            boot = props.get("runtime.bootTime")
+            if self._newer(boot, before_boot) or (before_boot is None and w["seen_down"]):
+                states.append("up (new boot time)")
+                return {"states": states, "reconnected": w["reconnected"]}
+            w["last"] = "still up with the old boot time (reboot not started yet)"
+            return None
+
+        return poll_until(deadline, backoff_delays(initial=poll_initial, maximum=poll_max), probe,
+                          lambda: self._timeout(host, str(w["last"]), states))
 
     # ---- firewall ----------------------------------------------------------------------------------
     def _firewall(self, host):

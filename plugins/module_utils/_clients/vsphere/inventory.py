@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, InputError, NotFoundError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    wait_for_task)
+    vsphere_call, wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     iso)
@@ -22,6 +23,27 @@ if HAS_PYVMOMI:
 else:  # pragma: no cover
     SoapStubAdapter = VmomiSupport = None
 
+
+MAX_DEPTH = 64  # inventory trees are shallow; a cycle in a broken inventory must not hang us
+
+
+def datacenter_of(nodes: Dict[str, Dict[str, Any]], moid: Optional[str]) -> Optional[Tuple[str, str, str]]:
+    """The one datacenter walk: from inventory node ``moid`` (``nodes``: moid -> {obj, kind, name, parent}) up to
+    its datacenter. Returns ``(name, moid, path)`` where ``path`` is the folders below the root and the
+    datacenter's name joined by ``/`` (``dcfolder/DC1``), or None when no datacenter is above it."""
+    p = nodes.get(moid) if moid is not None else None
+    for _ in range(MAX_DEPTH):
+        if p is None:
+            return None
+        if p["kind"] == "Datacenter":
+            path = [p["name"]]
+            q = nodes.get(p["parent"])
+            while q is not None and q["parent"] is not None and len(path) < MAX_DEPTH:  # folders up to the root
+                path.insert(0, q["name"])
+                q = nodes.get(q["parent"])
+            return p["name"], p["obj"]._moId, "/".join(path)
+        p = nodes.get(p["parent"])
+    return None
 
 
 class InventoryMixin(object):
@@ -54,36 +76,32 @@ class InventoryMixin(object):
         return out
 
     def _host_props(self, host, paths, action):
-        try:
-            res = self._retrieve([(vim.HostSystem, paths)], objects=[host._mo])
-        except Exception as exc:
-            raise self._err(exc, action, host=host.label)
+        res = self._call(host, action, self._retrieve, [(vim.HostSystem, paths)], objects=[host._mo])
         if not res:
             raise NotFoundError("host %s (%s) no longer exists" % (host.name, host.moid), host=host.label)
         return res[0][1]
 
     # ---- inventory ---------------------------------------------------------------------------------
+    @vsphere_call("read the inventory")
+    def _inventory_rows(self) -> List[Tuple[Any, Dict[str, Any]]]:
+        vm = self._content.viewManager
+        view = vm.CreateContainerView(self._content.rootFolder,
+                                      [vim.HostSystem, vim.ComputeResource, vim.Datacenter, vim.Folder], True)
+        try:
+            return self._retrieve([(vim.HostSystem, ["name", "parent"]), (vim.ComputeResource, ["name", "parent"]),
+                                   (vim.Datacenter, ["name", "parent"]), (vim.Folder, ["name", "parent"])],
+                                  container=view)
+        finally:
+            try:
+                view.DestroyView()
+            except Exception:  # best effort: the view dies with the session anyway
+                pass
+
     def _load_inventory(self):
         if self._inventory is not None:
             return self._inventory
         self._ensure()
-        vm = self._content.viewManager
-        try:
-            view = vm.CreateContainerView(self._content.rootFolder,
-                                          [vim.HostSystem, vim.ComputeResource, vim.Datacenter, vim.Folder], True)
-            try:
-                rows = self._retrieve([(vim.HostSystem, ["name", "parent"]), (vim.ComputeResource, ["name", "parent"]),
-                                       (vim.Datacenter, ["name", "parent"]), (vim.Folder, ["name", "parent"])],
-                                      container=view)
-            finally:
-                try:
-                    view.DestroyView()
-                except Exception:
-                    pass
-        except FleetpatchError:
-            raise
-        except Exception as exc:
-            raise self._err(exc, "read the inventory")
+        rows = self._inventory_rows()
         nodes = {}
         for obj, props in rows:
             parent = props.get("parent")
@@ -93,25 +111,11 @@ class InventoryMixin(object):
         for moid, n in nodes.items():
             if n["kind"] != "HostSystem":
                 continue
-            cluster = datacenter = dc_moid = None
-            dc_path = []
             p = nodes.get(n["parent"])
-            if p is not None and p["kind"] == "ClusterComputeResource":
-                cluster = p["name"]
-            seen = 0
-            while p is not None and seen < 64:
-                seen += 1
-                if p["kind"] == "Datacenter":
-                    datacenter, dc_moid = p["name"], p["obj"]._moId
-                    q = nodes.get(p["parent"])
-                    while q is not None and q["parent"] is not None:   # folders up to (excluding) the root
-                        dc_path.insert(0, q["name"])
-                        q = nodes.get(q["parent"])
-                    break
-                p = nodes.get(p["parent"])
+            cluster = p["name"] if p is not None and p["kind"] == "ClusterComputeResource" else None
+            datacenter, dc_moid, dc_path = datacenter_of(nodes, n["parent"]) or (None, None, None)
             hosts.append({"name": n["name"], "moid": moid, "cluster": cluster, "datacenter": datacenter,
-                          "datacenter_moid": dc_moid,
-                          "datacenter_path": "/".join(dc_path + [datacenter]) if datacenter else None})
+                          "datacenter_moid": dc_moid, "datacenter_path": dc_path})
         hosts.sort(key=lambda h: (h["name"] or "", h["moid"]))
         datacenters = sorted({(n["name"], n["obj"]._moId) for n in nodes.values() if n["kind"] == "Datacenter"})
         clusters = sorted({n["name"] for n in nodes.values() if n["kind"] == "ClusterComputeResource"})
@@ -233,19 +237,9 @@ class InventoryMixin(object):
 
     def _datacenter_of(self, parent):
         inv = self._load_inventory()
-        nodes = inv["nodes"]
-        p = nodes.get(parent._moId) if parent is not None else None
-        seen = 0
-        while p is not None and seen < 64:
-            seen += 1
-            if p["kind"] == "Datacenter":
-                path = [p["name"]]
-                q = nodes.get(p["parent"])
-                while q is not None and q["parent"] is not None:
-                    path.insert(0, q["name"])
-                    q = nodes.get(q["parent"])
-                return p["name"], p["obj"]._moId, "/".join(path)
-            p = nodes.get(p["parent"])
+        found = datacenter_of(inv["nodes"], parent._moId if parent is not None else None)
+        if found:
+            return found
         if inv["datacenters"]:
             name, moid = inv["datacenters"][0]
             return name, moid, name

@@ -17,11 +17,13 @@ This is the lowest layer of ``clients/``: ``_vsphere``, ``_esxcli`` and ``_datas
 
 from __future__ import annotations
 
+import functools
 import http.client
 import random
 import socket
 import ssl
 import time
+from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, NotFoundError,
@@ -197,6 +199,49 @@ def backoff_delays(initial=0.2, maximum=5.0, factor=1.6, jitter=0.2, rng=random.
         delay = min(maximum, delay * factor)
 
 
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def poll_until(deadline: float, delays: Iterator[float], probe: Callable[[], Optional[T]],
+               on_timeout: Callable[[], BaseException], sleep: Callable[[float], Any] = time.sleep,
+               clock: Callable[[], float] = time.monotonic) -> T:
+    """The one polling loop of the client: call ``probe()`` until it returns something other than None and
+    return that; between calls sleep the next of ``delays`` (``backoff_delays()``), never past ``deadline`` (a
+    ``clock()`` value). At the deadline raise ``on_timeout()``. ``probe`` raises to stop early."""
+    while True:
+        result = probe()
+        if result is not None:
+            return result
+        now = clock()
+        if now >= deadline:
+            raise on_timeout()
+        sleep(min(next(delays), max(0.0, deadline - now)))
+
+
+def vsphere_call(action: str) -> Callable[[F], F]:
+    """Decorator for client methods (the amazon.aws ``AWSErrorHandler`` pattern): any exception that is not
+    already the collection's becomes one through ``translate``, saying ``action`` failed and naming the host (the
+    method's ``host`` argument, first positional or keyword, when it is a ``Host``; else the endpoint)::
+
+        @vsphere_call("list datastores")
+        def _datastore_rows(self, host=None): ...
+
+    The method's object must have ``_err(exc, action, host=None)`` (``VSphereClient`` has)."""
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except FleetpatchError:
+                raise
+            except Exception as exc:
+                host = kwargs["host"] if "host" in kwargs else (args[0] if args else None)
+                raise self._err(exc, action, host=getattr(host, "label", None)) from exc
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
 # ---- task waiting -------------------------------------------------------------------------------
 
 TERMINAL_STATES = ("success", "error")
@@ -229,35 +274,39 @@ def wait_for_task(task, timeout=3600, host=None, action=None, poll_initial=0.1, 
     """
     require_pyvmomi()
     label = action or "task"
-    deadline = clock() + float(timeout)
-    delays = backoff_delays(initial=poll_initial, maximum=poll_max)
     task_id = getattr(task, "_moId", None)
-    progress = None
-    while True:
+    last: dict = {"state": None, "progress": None}
+    pc = [collector]
+
+    def probe() -> Optional[Tuple[Any]]:
         try:
-            if collector is None:
-                collector = vim.ServiceInstance("ServiceInstance", task._stub).RetrieveContent().propertyCollector
-            state, fault, result, progress = _task_snapshot(task, collector)
+            if pc[0] is None:
+                pc[0] = vim.ServiceInstance("ServiceInstance", task._stub).RetrieveContent().propertyCollector
+            state, fault, result, last["progress"] = _task_snapshot(task, pc[0])
         except Exception as exc:  # the connection or the session went away while polling
             err = translate(exc, host=host, action=label, secrets=secrets, endpoint=endpoint)
-            err.details.setdefault("task", task_id)
-            err.details["outcome_unknown"] = True
-            err.msg += " (while waiting for task %s; its outcome is unknown)" % task_id
-            err.args = (str(err),)
-            raise err
+            extra = {} if "task" in err.details else {"task": task_id}
+            raise err.with_context(msg=err.msg + " (while waiting for task %s; its outcome is unknown)" % task_id,
+                                   outcome_unknown=True, **extra) from exc
+        last["state"] = state
         if state == "success":
-            return result
+            return (result,)
         if state == "error":
             err = translate(fault, host=host, action=label, secrets=secrets, endpoint=endpoint, in_task=True)
             if err.kind == VSphereError.kind and "privilege" not in err.details:  # the generic class, not a subclass
                 err = TaskFailedError(err.msg, host=host, **err.details)
-            err.details.setdefault("task", task_id)
-            err.details.setdefault("fault_message", redact(fault_message(fault), secrets) if fault else None)
-            raise err
-        now = clock()
-        if now >= deadline:
-            raise TaskTimeoutError(
-                "%s did not finish within %ss (task %s still %s%s); it may still complete on the server"
-                % (label, timeout, task_id, state, (", %s%%" % progress) if progress is not None else ""),
-                host=host, task=task_id, state=state, progress=progress)
-        sleep(min(next(delays), max(0.0, deadline - now)))
+            extra = {k: v for k, v in (("task", task_id), ("fault_message", redact(fault_message(fault), secrets)
+                                                                           if fault else None))
+                     if k not in err.details}
+            raise err.with_context(**extra) if extra else err
+        return None
+
+    def timed_out() -> TaskTimeoutError:
+        state, progress = last["state"], last["progress"]
+        return TaskTimeoutError(
+            "%s did not finish within %ss (task %s still %s%s); it may still complete on the server"
+            % (label, timeout, task_id, state, (", %s%%" % progress) if progress is not None else ""),
+            host=host, task=task_id, state=state, progress=progress)
+
+    return poll_until(clock() + float(timeout), backoff_delays(initial=poll_initial, maximum=poll_max), probe,
+                      timed_out, sleep=sleep, clock=clock)[0]
