@@ -64,7 +64,7 @@ def validate_log(path: str) -> Tuple[int, List[str]]:
 
 def run_playbook(tmp_path, playbook: str, sim, extra: Dict[str, Any], check: bool = False, expect_rc: int = 0,
                  verbose: bool = False, timeout: int = 300):
-    """ansible-playbook ``playbooks/<playbook>`` against the simulator; returns (results written by the play, output)."""
+    """ansible-playbook ``playbooks/<playbook>`` against the simulator; returns (results of the play, output)."""
     out_file = str(tmp_path / "results.json")
     vars_file = tmp_path / "vars.json"
     data = {"sim_host": sim.host, "sim_port": sim.port, "sim_user": sim.user, "sim_password": sim.password,
