@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, fleetpatch.esxi contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE: HTTP(S) downloads of depot files. The only code of the collection that uses ``requests``.
+"""PRIVATE: HTTP(S) downloads of depot files, and the one ``requests`` session factory of the client layer.
+
+* ``session_factory(validate_certs, ca_path, proxies, trust_env)`` builds every ``requests.Session`` of the
+  collection (depot downloads here, datastore ``/folder`` transfers, the vAPI REST client) with one TLS policy,
+  ``tls_verify()``: ``validate_certs: false`` -> no verification (and no InsecureRequestWarning noise);
+  else ``ca_path`` (a PEM file or a c_rehash'd directory), else ``REQUESTS_CA_BUNDLE``, else the system store.
 
 * Every failure (DNS, refused, timeout, TLS/certificate, HTTP status, oversize body, HTML where XML or a zip
   was expected) becomes ``DepotFetchError`` whose message names the REDACTED URL and the reason.
@@ -23,6 +28,7 @@ import ssl
 import tempfile
 import time
 import traceback
+from typing import Any, Dict, Optional, Union
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFetchError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import (
@@ -44,6 +50,37 @@ _CHUNK = 1024 * 1024
 _RETRY_STATUS = frozenset((429, 500, 502, 503, 504))
 _MAX_RETRY_AFTER = 10.0
 USER_AGENT = "fleetpatch.esxi depot client"
+
+
+def tls_verify(validate_certs: bool, ca_path: Optional[str] = None) -> Union[bool, str]:
+    """The ``verify`` value of the collection's one TLS policy (see the module docstring)."""
+    if not validate_certs:
+        return False
+    return ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or True
+
+
+def session_factory(validate_certs: bool = True, ca_path: Optional[str] = None,
+                    proxies: Optional[Dict[str, str]] = None, trust_env: bool = False,
+                    user_agent: str = USER_AGENT) -> Any:
+    """A ``requests.Session`` with the one TLS policy. ``trust_env=False`` (vSphere endpoints) ignores proxy and
+    netrc settings of the environment; depot downloads keep them (``trust_env=True``). ``proxies``: explicit
+    ``{"http": url, "https": url}``. Raises ``ImportError`` when requests is missing (callers check
+    ``HAS_REQUESTS`` first and report it in their own error class)."""
+    if requests is None:
+        raise ImportError("the Python library requests is required (pip install requests)")
+    s = requests.Session()
+    s.trust_env = bool(trust_env)
+    s.verify = tls_verify(validate_certs, ca_path)
+    s.headers["User-Agent"] = user_agent
+    if proxies:
+        s.proxies = dict(proxies)
+    if s.verify is False:
+        try:
+            import urllib3
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        except Exception:  # pragma: no cover - urllib3 comes with requests
+            pass
+    return s
 
 
 def url_secret_parts(url):
@@ -106,18 +143,8 @@ class HttpClient(object):
             raise self._fail(url, "the Python library requests is required for HTTP(S) depots (pip install requests)",
                              import_error=REQUESTS_IMPORT_ERROR)
         if self._session is None:
-            s = requests.Session()
-            s.headers["User-Agent"] = USER_AGENT
-            s.verify = self.ca_path if (self.validate_certs and self.ca_path) else bool(self.validate_certs)
-            if self.proxy:
-                s.proxies = {"http": self.proxy, "https": self.proxy}
-            if not self.validate_certs:
-                try:
-                    import urllib3
-                    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-                except Exception:  # pragma: no cover
-                    pass
-            self._session = s
+            self._session = session_factory(self.validate_certs, self.ca_path, trust_env=True,
+                                            proxies={"http": self.proxy, "https": self.proxy} if self.proxy else None)
         return self._session
 
     def _cache_paths(self, url):

@@ -99,3 +99,16 @@ def test_datacenter_walk_through_folders_and_clusters():
     assert datacenter_of(nodes, "group-d1") is None and datacenter_of(nodes, None) is None
     nodes["loop"] = {"obj": None, "kind": "Folder", "name": "loop", "parent": "loop"}
     assert datacenter_of(nodes, "loop") is None    # a broken, cyclic inventory does not hang the walk
+
+
+def test_one_tls_policy_for_every_requests_session(monkeypatch, tmp_path):
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import session_factory, tls_verify
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    assert tls_verify(False, "/ca.pem") is False
+    assert tls_verify(True, "/ca.pem") == "/ca.pem" and tls_verify(True) is True
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "env.pem"))
+    assert tls_verify(True) == str(tmp_path / "env.pem")
+    s = session_factory(True, None, proxies={"https": "http://127.0.0.1:3128"}, user_agent="ua")
+    assert s.verify == str(tmp_path / "env.pem") and s.trust_env is False
+    assert s.proxies == {"https": "http://127.0.0.1:3128"} and s.headers["User-Agent"] == "ua"
+    assert session_factory(False, trust_env=True).verify is False

@@ -21,6 +21,7 @@ import traceback
 import warnings
 from urllib.parse import quote
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import session_factory, tls_verify
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, InputError, NotFoundError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
@@ -94,16 +95,13 @@ class DatastoreFiles(object):
 
     # ---- plumbing --------------------------------------------------------------------------------
     def _verify(self):
-        if not self.client.validate_certs:
-            return False
-        return self.client.ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or True
+        return tls_verify(self.client.validate_certs, self.client.ca_path)
 
     def _http(self):
         if self._session is None:
-            s = requests.Session()
-            s.trust_env = False      # no proxies from the environment for the vSphere endpoint
-            s.headers["User-Agent"] = "fleetpatch.esxi datastore client"
-            self._session = s
+            self._session = session_factory(self.client.validate_certs, self.client.ca_path, trust_env=False,
+                                            proxies=getattr(self.client, "proxies", None),
+                                            user_agent="fleetpatch.esxi datastore client")
         self._session.headers["Cookie"] = self.client.session_cookie
         return self._session
 
