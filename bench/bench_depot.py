@@ -13,12 +13,17 @@ disturbs them less):
   cleared) with the on-disk JSON cache filled by an earlier run: what the 2nd..500th host pays;
 * ``depot_warm_fresh_process_s``: the same load timed inside a fresh Python process (imports excluded);
 * ``depot_warm_memory_s``: ``load_depot`` again with the in-process cache warm;
-* ``peak_rss_mb``: peak resident memory of the process.
+* ``peak_rss_mb``: peak resident memory of the process;
+* ``depot_kept_kb_per_vib``: memory still allocated per VIB after a load (tracemalloc, the Depot alive), the
+  larger of a cold parse and a warm load whose every VIB, bulletin and profile was then read (a scan reads
+  them all); ``scales``: the same figures and the warm load at 1x/2x/4x the synthetic depot (60/120/240
+  releases), each measured in fresh interpreters by ``bench/depot_probe.py`` (``FLEETPATCH_BENCH_SCALES=1,2,4``).
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import resource
 import shutil
@@ -34,6 +39,30 @@ for p in (ROOT, os.path.join(ROOT, ".collections"), HERE):
         sys.path.insert(0, p)
 
 REPEAT = 3
+
+
+def _probe(mode, mzip, cache_dir, *extra):
+    out = subprocess.run([sys.executable, os.path.join(HERE, "depot_probe.py"), mode, mzip, cache_dir] + list(extra),
+                         stdout=subprocess.PIPE, check=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def scales(tmp, factors):
+    """Per scale factor: VIB count, warm load (and the first full read), kept KB per VIB."""
+    out = {}
+    for k in factors:
+        mzip = os.path.join(tmp, "x%d.zip" % k)
+        cache_dir = os.path.join(tmp, "cache-x%d" % k)
+        stats = _probe("make", mzip, cache_dir, str(k))
+        row = {"vibs": stats["vibs"], "metadata_zip_bytes": stats["metadata_zip_bytes"]}
+        row.update(_probe("fill", mzip, cache_dir))
+        row.update(_probe("warm", mzip, cache_dir))
+        for mode in ("kept_cold", "kept_warm", "kept_touched"):
+            row.update({k2: v for k2, v in _probe(mode, mzip, cache_dir).items() if k2 != "vibs"})
+        out["%dx" % k] = row
+        os.unlink(mzip)
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    return out
 
 
 def _best(fn, repeat=REPEAT):
@@ -112,6 +141,8 @@ def run():
         warm_memory()
         depot_warm_memory = _best(warm_memory)
         cache_bytes = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(cache_dir) for f in fs)
+        factors = [int(x) for x in os.environ.get("FLEETPATCH_BENCH_SCALES", "1,2,4").split(",") if x.strip()]
+        by_scale = scales(tmp, factors)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
@@ -127,7 +158,11 @@ def run():
             "depot_warm_memory_s": round(depot_warm_memory, 5),
             "cache_bytes": cache_bytes,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
-            "targets": {"cold_over_floor_max": 2.0, "warm_s_max": 0.2},
+            "depot_kept_kb_per_vib": max(by_scale[min(by_scale, key=lambda x: int(x[:-1]))].get(m, 0)
+                                         for m in ("kept_cold_kb_per_vib", "kept_touched_kb_per_vib"))
+            if by_scale else None,
+            "scales": by_scale,
+            "targets": {"cold_over_floor_max": 2.0, "warm_s_max": 0.05, "kept_kb_per_vib_max": 6.0},
             "timing": "CPU seconds (time.process_time), best of %d" % REPEAT,
         }
     }

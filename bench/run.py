@@ -20,7 +20,8 @@ import sys
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HEADLINE = ("depot_cold_s", "lxml_floor_s", "depot_cold_over_floor", "depot_warm_s", "peak_rss_mb")
+HEADLINE = ("depot_cold_s", "lxml_floor_s", "depot_cold_over_floor", "depot_warm_s", "peak_rss_mb",
+            "depot_kept_kb_per_vib")
 ROOT = os.path.dirname(HERE)
 
 

@@ -7,50 +7,76 @@ Two levels:
 
 * in-process: a dict ``digest -> Depot`` (the parsed content of one metadata unit), so several loads in one
   Python process parse a metadata.zip once;
-* on disk (optional ``cache_dir``): one JSON file per digest, ``<cache_dir>/depot/<sha256>.json``. JSON, not
-  pickle: a cache directory may be shared or writable by others, and loading JSON cannot run code. The
-  encoding is positional and compact (a format version guards it); anything that does not decode exactly is
-  treated as a cache miss and the metadata is parsed again.
+* on disk (optional ``cache_dir``): one indexed record file per digest, ``<cache_dir>/depot/<sha256>.fpdc``
+  (format 3, below): JSON records and strings, not pickle (a cache directory may be shared or writable by
+  others; loading cannot run code). Loading maps the file and reads its key lists only, so a warm load does
+  not grow with the depot; records become models on first use. A file that fails its checks (format,
+  version, digest, length, bounds) is a cache miss and the metadata is parsed again;
+* a path index, ``<cache_dir>/depot/paths/<sha256 of the path>.json``: the digest of a local file with the
+  ``stat()`` it had when it was hashed (size, mtime_ns, ctime_ns, inode, device), so a known, unchanged
+  metadata.zip is not read again to find its digest (the rule git and make use; any write changes ctime).
+
+Every file is written to a temporary file and renamed into place: concurrent writers (AWX slices, parallel
+tasks) each write a complete file and the last rename wins; readers never see a partial file.
 
 Cached objects are shared: treat the models of a loaded ``Depot`` as read-only.
 """
 
 from __future__ import annotations
 
-import gc
+import array
+import hashlib
 import json
+import mmap
 import os
+import sys
+import threading
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import parse as _p
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
-    Bulletin, Checksum, Component, Depot, ImageProfile, Payload, Vib,
+    Bulletin, Checksum, Component, Depot, FileList, ImageProfile, Payload, Vib,
 )
 
+
+
 FORMAT = "fleetpatch.esxi/depot-cache"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _MAX_MEMORY_ENTRIES = 64
-_memory = {}
+_memory: Dict[str, Depot] = {}
 
 
-def clear_memory():
+def clear_memory() -> None:
     _memory.clear()
 
 
-# ---- encoding: columnar JSON with a string table ---------------------------------------------------------
-# Every repeated string (vendors, versions, relation names, summaries, paths) is stored once; identical
-# relation/platform/tag tuples and file lists are stored once; per-VIB fields are stored column by column so that
-# decoding is mostly ``map()`` over lists. Index -1 means None (the table ends with a null).
-_NUL = "\x00"       # cannot occur in XML text: safe separator for file lists
+# ---- format 3: an indexed record file, read lazily ------------------------------------------------------
+# File ``<cache_dir>/depot/<sha256>.fpdc``:
+#   line 1     JSON header: format, version, digest, counts, section table, small depot fields (meta)
+#   sections   ``<kind>_ids``: the keys joined by NUL; ``<kind>_off``: n+1 little-endian uint64 offsets;
+#              ``<kind>``: the records, each one JSON array, joined by "," (so the section inside "[...]" is
+#              one JSON document: reading every record is one ``json.loads``); ``files``: file lists (the
+#              paths joined by NUL) with ``files_off``
+#   trailer    ``_END`` + the file length as 16 hex digits
+# Loading reads the header and the key lists only (mmap): the cost does not grow with the records. A record
+# becomes a model on first use; once a consumer has read ``_BULK_AFTER`` records one by one, the rest are read
+# in one go. Data only: JSON and strings, never pickle (a cache folder may be shared; loading cannot run code).
+_NUL = "\x00"       # cannot occur in XML text
+_END = b"\nFPDC-END"
+_BULK_AFTER = 256
+_KINDS = ("vibs", "bulletins", "profiles")
 
 
 class _Enc(object):
-    def __init__(self):
-        self.strings = []
-        self._sidx = {}
-        self.groups = {}
+    """The shared tables: every string once (index -1 is None), equal relation/platform/string tuples once."""
 
-    def s(self, value):
+    def __init__(self) -> None:
+        self.strings: List[str] = []
+        self._sidx: Dict[str, int] = {}
+        self.groups: Dict[str, Tuple[list, dict]] = {}
+
+    def s(self, value: Optional[str]) -> int:
         if value is None:
             return -1
         i = self._sidx.get(value)
@@ -59,7 +85,7 @@ class _Enc(object):
             self.strings.append(value)
         return i
 
-    def group(self, kind, key, make):
+    def group(self, kind: str, key: object, make: Callable[[], object]) -> int:
         table, index = self.groups.setdefault(kind, ([], {}))
         i = index.get(key)
         if i is None:
@@ -68,233 +94,381 @@ class _Enc(object):
         return i
 
 
-def _encode(depot):
+def _records(depot: Depot, fidx: Callable[[Sequence[str]], int]) -> Tuple[_Enc, Dict[str, List[list]]]:
     e = _Enc()
     S = e.s
 
-    def rel_idx(r):
-        return e.group("relations", r, lambda: [S(r.name), S(r.relation), S(r.version)])
+    def rg(rels: tuple) -> int:
+        return e.group("rel_groups", rels, lambda: [
+            e.group("relations", r, lambda: [S(r.name), S(r.relation), S(r.version)]) for r in rels])
 
-    def prov_idx(p):
-        return e.group("provides", p, lambda: [S(p.name), S(p.version)])
+    def pg(provs: tuple) -> int:
+        return e.group("prov_groups", provs, lambda: [
+            e.group("provides", p, lambda: [S(p.name), S(p.version)]) for p in provs])
 
-    def plat_idx(p):
-        return e.group("platforms", p, lambda: [S(p.product_line), S(p.version), S(p.locale)])
+    def plg(plats: tuple) -> int:
+        return e.group("plat_groups", plats, lambda: [
+            e.group("platforms", p, lambda: [S(p.product_line), S(p.version), S(p.locale)]) for p in plats])
 
-    def rgroup(rels):
-        return e.group("rel_groups", rels, lambda: [rel_idx(r) for r in rels])
-
-    def pgroup(provs):
-        return e.group("prov_groups", provs, lambda: [prov_idx(p) for p in provs])
-
-    def plgroup(plats):
-        return e.group("plat_groups", plats, lambda: [plat_idx(p) for p in plats])
-
-    def sgroup(strs):
+    def sg(strs: tuple) -> int:
         return e.group("str_groups", strs, lambda: [S(x) for x in strs])
 
-    def flist(files):
-        if not files:
-            return -1
-        return e.group("file_lists", files, lambda: _NUL.join(files))
+    def ck(c: Optional[Checksum]) -> Optional[list]:
+        return None if c is None else [S(c.type), c.value, S(c.verify_process)]
 
-    cols = {k: [] for k in ("id", "name", "version", "vendor", "type", "acc", "summary", "desc", "rdate", "dep",
-                            "con", "rep", "prov", "flags", "plat", "relpath", "packed", "ck", "pl_start", "pl_count",
-                            "tags", "files", "idate", "source")}
-    hw = {}
-    urls = {}
-    ck = {"type": [], "value": [], "vp": []}
-    pl = {"name": [], "type": [], "size": [], "usize": [], "copt": [], "ck_start": [], "ck_count": []}
-
-    def add_ck(c):
-        ck["type"].append(S(c.type))
-        ck["value"].append(c.value)
-        ck["vp"].append(S(c.verify_process))
-        return len(ck["value"]) - 1
-
-    for n, v in enumerate(depot.vibs.values()):
-        cols["id"].append(S(v.id))
-        cols["name"].append(S(v.name))
-        cols["version"].append(S(v.version))
-        cols["vendor"].append(S(v.vendor))
-        cols["type"].append(S(v.type))
-        cols["acc"].append(S(v.acceptance_level))
-        cols["summary"].append(S(v.summary))
-        cols["desc"].append(S(v.description))
-        cols["rdate"].append(S(v.release_date))
-        cols["dep"].append(rgroup(v.depends))
-        cols["con"].append(rgroup(v.conflicts))
-        cols["rep"].append(rgroup(v.replaces))
-        cols["prov"].append(pgroup(v.provides))
-        cols["flags"].append(int(v.maintenance_mode_required) | int(v.live_install_allowed) << 1
-                             | int(v.live_remove_allowed) << 2 | int(v.stateless_ready) << 3
-                             | int(v.overlay) << 4 | int(v.cimom_restart) << 5)
-        cols["plat"].append(plgroup(v.platforms))
-        cols["relpath"].append(S(v.relative_path))
-        cols["packed"].append(v.packed_size)
-        cols["ck"].append(-1 if v.checksum is None else add_ck(v.checksum))
-        cols["pl_start"].append(len(pl["name"]))
-        cols["pl_count"].append(len(v.payloads))
-        for p in v.payloads:
-            pl["name"].append(S(p.name))
-            pl["type"].append(S(p.type))
-            pl["size"].append(p.size)
-            pl["usize"].append(p.uncompressed_size)
-            pl["copt"].append(S(p.compression_option))
-            pl["ck_start"].append(len(ck["value"]))
-            pl["ck_count"].append(len(p.checksums))
-            for c in p.checksums:
-                add_ck(c)
-        cols["tags"].append(sgroup(v.tags))
-        cols["files"].append(flist(v.files))
-        cols["idate"].append(S(v.install_date))
-        cols["source"].append(S(v.source))
-        if v.hw_platforms:
-            hw[str(n)] = list(v.hw_platforms)
-        if v.urls:
-            urls[str(n)] = [list(u) for u in v.urls]
-
-    bcols = {k: [] for k in ("id", "vendor", "summary", "severity", "category", "urgency", "rtype", "rdate", "kb",
-                             "desc", "contact", "plat", "vib_ids", "comp", "source")}
-    comps = []
+    vibs = []
+    for v in depot.vibs.values():
+        flags = (int(v.maintenance_mode_required) | int(v.live_install_allowed) << 1
+                 | int(v.live_remove_allowed) << 2 | int(v.stateless_ready) << 3 | int(v.overlay) << 4
+                 | int(v.cimom_restart) << 5)
+        vibs.append([S(v.id), S(v.name), S(v.version), S(v.vendor), S(v.type), S(v.acceptance_level),
+                     S(v.summary), S(v.description), S(v.release_date), rg(tuple(v.depends)),
+                     rg(tuple(v.conflicts)), rg(tuple(v.replaces)), pg(tuple(v.provides)), flags,
+                     plg(tuple(v.platforms)), [dict(h) for h in v.hw_platforms], S(v.relative_path), v.packed_size,
+                     ck(v.checksum),
+                     [[S(p.name), S(p.type), p.size, p.uncompressed_size, S(p.compression_option),
+                       [ck(c) for c in p.checksums]] for p in v.payloads],
+                     sg(tuple(v.tags)), fidx(v.files), S(v.install_date), S(v.source),
+                     [[S(k), S(u)] for k, u in v.urls]])
+    bulletins = []
     for b in depot.bulletins.values():
-        bcols["id"].append(S(b.id))
-        bcols["vendor"].append(S(b.vendor))
-        bcols["summary"].append(S(b.summary))
-        bcols["severity"].append(S(b.severity))
-        bcols["category"].append(S(b.category))
-        bcols["urgency"].append(S(b.urgency))
-        bcols["rtype"].append(S(b.release_type))
-        bcols["rdate"].append(S(b.release_date))
-        bcols["kb"].append(S(b.kb_url))
-        bcols["desc"].append(S(b.description))
-        bcols["contact"].append(S(b.contact))
-        bcols["plat"].append(plgroup(b.platforms))
-        bcols["vib_ids"].append(sgroup(b.vib_ids))
         c = b.component
-        if c is None:
-            bcols["comp"].append(-1)
-        else:
-            comps.append([S(c.name), S(c.version), S(c.display_name), S(c.display_version)])
-            bcols["comp"].append(len(comps) - 1)
-        bcols["source"].append(S(b.source))
-    profiles = [[S(p.name), S(p.creator), S(p.acceptance_level), sgroup(p.vib_ids), S(p.description),
+        bulletins.append([S(b.id), S(b.vendor), S(b.summary), S(b.severity), S(b.category), S(b.urgency),
+                          S(b.release_type), S(b.release_date), S(b.kb_url), S(b.description), S(b.contact),
+                          plg(tuple(b.platforms)), sg(tuple(b.vib_ids)),
+                          None if c is None else [S(c.name), S(c.version), S(c.display_name), S(c.display_version)],
+                          S(b.source)])
+    profiles = [[S(p.name), S(p.creator), S(p.acceptance_level), sg(tuple(p.vib_ids)), S(p.description),
                  S(p.profile_id), S(p.creation_time), S(p.modified_time), bool(p.readonly), S(p.source)]
                 for p in depot.profiles.values()]
-    groups = {k: t for k, (t, _i) in e.groups.items()}
-    return {
-        "format": FORMAT, "version": FORMAT_VERSION, "digest": depot.digest,
-        "strings": e.strings + [None], "groups": groups,
-        "vibs": cols, "vib_hw": hw, "vib_urls": urls, "checksums": ck, "payloads": pl,
-        "bulletins": bcols, "components": comps, "profiles": profiles,
-        "base_images": depot.base_images, "addons": depot.addons,
-        "descriptor_signatures": depot.descriptor_signatures, "warnings": depot.warnings,
-        "sources": depot.sources,
-    }
+    return e, {"vibs": vibs, "bulletins": bulletins, "profiles": profiles}
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def encode(depot: Depot) -> bytes:
+    """The format-3 bytes of one unit's content."""
+    file_texts: List[str] = []
+    file_index: Dict[str, int] = {}
+
+    def fidx(files: Sequence[str]) -> int:
+        if not files:
+            return -1
+        text = files.joined(_NUL) if isinstance(files, FileList) else _NUL.join(files)
+        i = file_index.get(text)
+        if i is None:
+            i = file_index[text] = len(file_texts)
+            file_texts.append(text)
+        return i
+
+    e, recs = _records(depot, fidx)
+    sections: List[Tuple[str, bytes]] = []
+    counts = {}
+    for kind, mapping in (("vibs", depot.vibs), ("bulletins", depot.bulletins), ("profiles", depot.profiles)):
+        keys = list(mapping)
+        for k in keys:
+            if not isinstance(k, str) or _NUL in k:
+                raise ValueError("key not cacheable")
+        blobs = [_dumps(r) for r in recs[kind]]
+        counts[kind] = len(keys)
+        sections.append((kind + "_ids", _NUL.join(keys).encode("utf-8")))
+        sections.append((kind + "_off", _offsets(blobs)))
+        sections.append((kind, b",".join(blobs)))
+    blobs = [t.encode("utf-8") for t in file_texts]
+    sections.append(("files_off", _offsets(blobs, sep=0)))
+    sections.append(("files", b"".join(blobs)))
+    sections.append(("tables", _dumps({"strings": e.strings + [None],
+                                       "groups": {k: t for k, (t, _i) in e.groups.items()}})))
+    table = {}
+    pos = 0
+    for name, data in sections:
+        table[name] = [pos, len(data)]
+        pos += len(data)
+    meta = {"base_images": depot.base_images, "addons": depot.addons,
+            "descriptor_signatures": depot.descriptor_signatures, "warnings": list(depot.warnings),
+            "sources": list(depot.sources)}
+    header = _dumps({"format": FORMAT, "version": FORMAT_VERSION, "digest": depot.digest, "counts": counts,
+                     "sections": table, "meta": meta}) + b"\n"
+    body = header + b"".join(d for _, d in sections)
+    return body + _END + b"%016x" % (len(body) + len(_END) + 16)
+
+
+def _offsets(blobs: List[bytes], sep: int = 1) -> bytes:
+    """n+1 start offsets of ``blobs`` joined by a ``sep``-byte separator (the last one as if followed by it)."""
+    out = array.array("Q", [0] * (len(blobs) + 1))
+    pos = 0
+    for i, b in enumerate(blobs):
+        out[i] = pos
+        pos += len(b) + sep
+    out[len(blobs)] = pos
+    if sys.byteorder != "little":  # pragma: no cover - the file is little-endian everywhere
+        out.byteswap()
+    return out.tobytes()
+
+
+class _File(object):
+    """An open, checked format-3 file (mmap when possible)."""
+
+    def __init__(self, path: str, digest: str) -> None:
+        with open(path, "rb") as f:
+            try:
+                buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)   # type: ignore[assignment]
+            except (ValueError, OSError):   # empty file, or no mmap here
+                buf = f.read()   # type: ignore[assignment]
+        self.buf = buf
+        size = len(buf)
+        tail = bytes(buf[size - len(_END) - 16:])
+        if size < len(_END) + 16 or not tail.startswith(_END) or int(tail[len(_END):], 16) != size:
+            raise ValueError("truncated or foreign cache file")
+        nl = buf.find(b"\n")
+        head = json.loads(bytes(buf[:nl]).decode("utf-8"))
+        if not isinstance(head, dict) or head.get("format") != FORMAT or head.get("version") != FORMAT_VERSION \
+                or head.get("digest") != digest:
+            raise ValueError("not this digest's cache file")
+        self.head = head
+        self.base = nl + 1
+        self.limit = size - len(_END) - 16
+        for name, (a, n) in head["sections"].items():
+            if a < 0 or n < 0 or self.base + a + n > self.limit:
+                raise ValueError("section %s out of bounds" % name)
+
+    def section(self, name: str) -> bytes:
+        a, n = self.head["sections"][name]
+        return self.buf[self.base + a:self.base + a + n]
+
+    def offsets(self, name: str, count: int) -> array.array:
+        out = array.array("Q")
+        out.frombytes(self.section(name))
+        if sys.byteorder != "little":  # pragma: no cover
+            out.byteswap()
+        if len(out) != count + 1:
+            raise ValueError("offset table %s has %d entries for %d records" % (name, len(out), count))
+        return out
+
+
+class CacheFileError(ValueError):
+    """A cache file that passed its checks at load time turned out unreadable later (disk corruption)."""
+
+
+class LazyRecords(Mapping):
+    """``key -> model`` over one section of a cache file; records decoded on first use, then kept."""
+    lazy_layer = True
+
+    def __init__(self, f: _File, kind: str, decode: Callable[[list], object], path: str) -> None:
+        n = f.head["counts"][kind]
+        raw = f.section(kind + "_ids")
+        keys = bytes(raw).decode("utf-8").split(_NUL) if n else []
+        if len(keys) != n:
+            raise ValueError("%s: %d keys for %d records" % (kind, len(keys), n))
+        self._f = f
+        self._kind = kind
+        self._decode = decode
+        self._path = path
+        self._index = dict(zip(keys, range(n)))
+        if len(self._index) != n:
+            raise ValueError("%s: duplicate keys" % kind)
+        self._keys = keys
+        self._off: Optional[array.array] = None
+        self._done: Dict[str, object] = {}
+        self._single = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def __getitem__(self, key: str) -> object:
+        done = self._done.get(key)
+        if done is not None:
+            return done
+        i = self._index[key]
+        with self._lock:
+            done = self._done.get(key)
+            if done is not None:
+                return done
+            self._single += 1
+            if self._single > _BULK_AFTER:
+                self._load_all()
+                return self._done[key]
+            if self._off is None:
+                self._off = self._f.offsets(self._kind + "_off", len(self._keys))
+            a, b = self._off[i], self._off[i + 1] - 1
+            sec = self._f.section(self._kind)
+            try:
+                model = self._decode(json.loads(bytes(sec[a:b]).decode("utf-8")))
+            except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
+                raise CacheFileError("depot cache file %s is damaged (%s); delete it" % (self._path, exc))
+            self._done[key] = model
+            return model
+
+    def _load_all(self) -> None:
+        sec = self._f.section(self._kind)
+        try:
+            recs = json.loads(b"[" + bytes(sec) + b"]") if self._keys else []
+            if len(recs) != len(self._keys):
+                raise ValueError("record count")
+            done = self._done
+            decode = self._decode
+            for k, r in zip(self._keys, recs):
+                if k not in done:
+                    done[k] = decode(r)
+        except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
+            raise CacheFileError("depot cache file %s is damaged (%s); delete it" % (self._path, exc))
+
+    def values(self):  # type: ignore[override]
+        with self._lock:
+            if len(self._done) < len(self._keys):
+                self._load_all()
+        return [self._done[k] for k in self._keys]
+
+    def items(self):  # type: ignore[override]
+        return list(zip(self._keys, self.values()))
 
 
 _FLAGS = [tuple(bool(f & (1 << i)) for i in range(6)) for f in range(64)]
 
 
-def _decode(doc, digest):
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION \
-            or doc.get("digest") != digest:
-        return None
-    strings = doc["strings"]
-    if not isinstance(strings, list) or not strings or strings[-1] is not None:
-        return None
-    S = strings.__getitem__
-    g = doc["groups"]
-    relation = _p.relation
-    provide = _p.provide
-    platform = _p.platform
-    rels = [relation(S(a), S(b), S(c)) for a, b, c in g.get("relations", ())]
-    provs = [provide(S(a), S(b)) for a, b in g.get("provides", ())]
-    plats = [platform(S(a), S(b), S(c)) for a, b, c in g.get("platforms", ())]
-    rel_groups = [tuple([rels[i] for i in grp]) for grp in g.get("rel_groups", ())]
-    prov_groups = [tuple([provs[i] for i in grp]) for grp in g.get("prov_groups", ())]
-    plat_groups = [tuple([plats[i] for i in grp]) for grp in g.get("plat_groups", ())]
-    str_groups = [tuple(map(S, grp)) for grp in g.get("str_groups", ())]
-    file_lists = [tuple(x.split(_NUL)) for x in g.get("file_lists", ())]
-    file_lists.append(())
+class _Decoder(object):
+    """Record arrays -> models. The shared tables (strings, relation/platform/string tuples) are read on the
+    first record, so equal values stay one object, as after a parse."""
 
-    ck = doc["checksums"]
-    checksums = list(map(Checksum, map(S, ck["type"]), ck["value"], map(S, ck["vp"])))
-    checksums.append(None)
-    pl = doc["payloads"]
-    pl_cks = [tuple(checksums[s:s + n]) for s, n in zip(pl["ck_start"], pl["ck_count"])]
-    payloads = list(map(Payload, map(S, pl["name"]), map(S, pl["type"]), pl["size"], pl["usize"],
-                        map(S, pl["copt"]), pl_cks))
+    def __init__(self, f: _File) -> None:
+        self.f = f
+        self.files: Dict[int, object] = {}
+        self.files_off: Optional[array.array] = None
+        self.lock = threading.Lock()
+        self.S: Optional[list] = None
 
-    c = doc["vibs"]
-    n = len(c["id"])
-    flags = [_FLAGS[f] for f in c["flags"]]
-    rg = rel_groups.__getitem__
-    hw = doc["vib_hw"]
-    urls = doc["vib_urls"]
-    ids = list(map(S, c["id"]))
-    vib_list = list(map(
-        Vib, ids, map(S, c["name"]), map(S, c["version"]), map(S, c["vendor"]), map(S, c["type"]),
-        map(S, c["acc"]), map(S, c["summary"]), map(S, c["desc"]), map(S, c["rdate"]),
-        map(rg, c["dep"]), map(rg, c["con"]), map(rg, c["rep"]), map(prov_groups.__getitem__, c["prov"]),
-        [f[0] for f in flags], [f[1] for f in flags], [f[2] for f in flags], [f[3] for f in flags],
-        [f[4] for f in flags], [f[5] for f in flags],
-        map(plat_groups.__getitem__, c["plat"]),
-        [tuple(hw[str(i)]) if str(i) in hw else () for i in range(n)] if hw else [()] * n,
-        map(S, c["relpath"]), c["packed"], map(checksums.__getitem__, c["ck"]),
-        [tuple(payloads[s:s + k]) for s, k in zip(c["pl_start"], c["pl_count"])],
-        map(str_groups.__getitem__, c["tags"]), map(file_lists.__getitem__, c["files"]),
-        map(S, c["idate"]), map(S, c["source"]),
-        [tuple(tuple(u) for u in urls[str(i)]) if str(i) in urls else () for i in range(n)] if urls else [()] * n,
-    ))
+    def tables(self) -> None:
+        with self.lock:
+            if self.S is not None:
+                return
+            doc = json.loads(bytes(self.f.section("tables")).decode("utf-8"))
+            strings = doc["strings"]
+            if not isinstance(strings, list) or not strings or strings[-1] is not None:
+                raise ValueError("string table")
+            S = strings.__getitem__
+            g = doc["groups"]
+            rels = [_p.relation(S(a), S(b), S(c)) for a, b, c in g.get("relations", ())]
+            provs = [_p.provide(S(a), S(b)) for a, b in g.get("provides", ())]
+            plats = [_p.platform(S(a), S(b), S(c)) for a, b, c in g.get("platforms", ())]
+            self.RG = [tuple([rels[i] for i in grp]) for grp in g.get("rel_groups", ())]
+            self.PG = [tuple([provs[i] for i in grp]) for grp in g.get("prov_groups", ())]
+            self.PLG = [tuple([plats[i] for i in grp]) for grp in g.get("plat_groups", ())]
+            self.SG = [tuple(map(S, grp)) for grp in g.get("str_groups", ())]
+            self.S = strings
+
+    def _files(self, i: int) -> object:
+        if i < 0:
+            return ()
+        fl = self.files.get(i)
+        if fl is None:
+            if self.files_off is None:
+                self.files_off = self.f.offsets("files_off", len(self.f.section("files_off")) // 8 - 1)
+            off = self.files_off
+            sec = self.f.section("files")
+            fl = self.files[i] = FileList(bytes(sec[off[i]:off[i + 1]]).decode("utf-8"), _NUL)
+        return fl
+
+    def vib(self, r: list) -> Vib:
+        if self.S is None:
+            self.tables()
+        S = self.S
+        assert S is not None
+        (vid, name, version, vendor, vtype, acc, summary, desc, rdate, dep, con, rep, prov, flags, plats, hw,
+         relpath, packed, ck, payloads, tags, files, idate, source, urls) = r
+        fl = _FLAGS[flags]
+        tnew = tuple.__new__
+        RG = self.RG
+        return Vib(
+            S[vid], S[name], S[version], S[vendor], S[vtype], S[acc], S[summary], S[desc], S[rdate],
+            RG[dep], RG[con], RG[rep], self.PG[prov], fl[0], fl[1], fl[2], fl[3], fl[4], fl[5], self.PLG[plats],
+            tuple(hw), S[relpath], packed,
+            tnew(Checksum, (S[ck[0]], ck[1], S[ck[2]])) if ck is not None else None,
+            tuple([tnew(Payload, (S[a], S[b], c, d, S[e], tuple([tnew(Checksum, (S[x], y, S[z]))
+                                                                for x, y, z in cks])))
+                   for a, b, c, d, e, cks in payloads]),
+            self.SG[tags], self._files(files), S[idate], S[source], tuple([(S[k], S[u]) for k, u in urls]))
+
+    def bulletin(self, r: list) -> Bulletin:
+        if self.S is None:
+            self.tables()
+        S = self.S
+        assert S is not None
+        bid, vendor, summary, sev, cat, urg, rtype, rdate, kb, desc, contact, plats, vib_ids, comp, source = r
+        return Bulletin(S[bid], S[vendor], S[summary], S[sev], S[cat], S[urg], S[rtype], S[rdate], S[kb], S[desc],
+                        S[contact], self.PLG[plats], self.SG[vib_ids],
+                        tuple.__new__(Component, (S[comp[0]], S[comp[1]], S[comp[2]], S[comp[3]])) if comp else None,
+                        S[source])
+
+    def profile(self, r: list) -> ImageProfile:
+        if self.S is None:
+            self.tables()
+        S = self.S
+        assert S is not None
+        name, creator, acc, vib_ids, desc, pid, ctime, mtime, ro, source = r
+        return ImageProfile(S[name], S[creator], S[acc], self.SG[vib_ids], S[desc], S[pid], S[ctime], S[mtime],
+                            bool(ro), S[source])
+
+
+def open_cached(path: str, digest: str) -> Depot:
+    """The ``Depot`` of a format-3 file, its records read lazily. ValueError/OSError if it is not usable."""
+    f = _File(path, digest)
+    dec = _Decoder(f)
     depot = Depot(digest=digest)
-    depot.vibs = dict(zip(ids, vib_list))
-
-    b = doc["bulletins"]
-    comps = [Component(S(a), S(v), S(dn), S(dv)) for a, v, dn, dv in doc["components"]]
-    comps.append(None)
-    bids = list(map(S, b["id"]))
-    depot.bulletins = dict(zip(bids, map(
-        Bulletin, bids, map(S, b["vendor"]), map(S, b["summary"]), map(S, b["severity"]), map(S, b["category"]),
-        map(S, b["urgency"]), map(S, b["rtype"]), map(S, b["rdate"]), map(S, b["kb"]), map(S, b["desc"]),
-        map(S, b["contact"]), map(plat_groups.__getitem__, b["plat"]), map(str_groups.__getitem__, b["vib_ids"]),
-        map(comps.__getitem__, b["comp"]), map(S, b["source"]))))
-    for name, creator, acc, ids_g, desc, pid, ctime, mtime, ro, source in doc["profiles"]:
-        pname = S(name)
-        depot.profiles[pname] = ImageProfile(pname, S(creator), S(acc), str_groups[ids_g], S(desc), S(pid),
-                                             S(ctime), S(mtime), bool(ro), S(source))
-    depot.base_images = dict(doc["base_images"])
-    depot.addons = dict(doc["addons"])
-    depot.descriptor_signatures = dict(doc["descriptor_signatures"])
-    depot.warnings = list(doc["warnings"])
-    depot.sources = list(doc["sources"])
-    if len(depot.vibs) != n or len(ids) != n:
-        return None
+    depot.vibs = LazyRecords(f, "vibs", dec.vib, path)  # type: ignore[assignment]
+    depot.bulletins = LazyRecords(f, "bulletins", dec.bulletin, path)  # type: ignore[assignment]
+    depot.profiles = LazyRecords(f, "profiles", dec.profile, path)  # type: ignore[assignment]
+    meta = f.head["meta"]
+    depot.base_images = dict(meta["base_images"])
+    depot.addons = dict(meta["addons"])
+    depot.descriptor_signatures = dict(meta["descriptor_signatures"])
+    depot.warnings = list(meta["warnings"])
+    depot.sources = list(meta["sources"])
     return depot
 
 
 # ---- cache ------------------------------------------------------------------------------------------------
-class DepotCache(object):
-    """``get(digest)``/``put(digest, depot)`` over the in-process dict and the optional on-disk JSON files."""
+_HEX = frozenset("0123456789abcdef")
 
-    def __init__(self, cache_dir=None, memory=True):
+
+def _is_digest(digest: object) -> bool:
+    return isinstance(digest, str) and len(digest) == 64 and all(c in _HEX for c in digest)
+
+
+def _stat_key(st: os.stat_result) -> List[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+class DepotCache(object):
+    """``get(digest)``/``put(digest, depot)`` over the in-process dict and the optional on-disk record files;
+    ``path_digest(path)``/``remember_path(path, digest)`` over the path index."""
+
+    def __init__(self, cache_dir: Optional[str] = None, memory: bool = True) -> None:
         self.dir = os.path.join(cache_dir, "depot") if cache_dir else None
         self.memory = memory
         self.hits = {"memory": 0, "disk": 0, "miss": 0}
+        self._stats: Dict[str, os.stat_result] = {}
 
-    def _path(self, digest):
-        return os.path.join(self.dir, "%s.json" % digest)
+    def _path(self, digest: str) -> str:
+        return os.path.join(self.dir or "", "%s.fpdc" % digest)
 
-    def has(self, digest):
+    def has(self, digest: Optional[str]) -> bool:
         """True if ``digest`` is cached in memory or on disk (cheap: no decoding)."""
         if not digest:
             return False
         if self.memory and digest in _memory:
             return True
-        return bool(self.dir) and all(c in "0123456789abcdef" for c in digest) and \
-            os.path.isfile(self._path(digest))
+        return bool(self.dir) and _is_digest(digest) and os.path.isfile(self._path(digest))
 
-    def get(self, digest):
+    def get(self, digest: Optional[str]) -> Optional[Depot]:
         if not digest:
             return None
         if self.memory and digest in _memory:
@@ -308,39 +482,69 @@ class DepotCache(object):
         self.hits["miss"] += 1
         return None
 
-    def _disk_get(self, digest):
-        if not self.dir or not all(c in "0123456789abcdef" for c in digest):
+    def _disk_get(self, digest: str) -> Optional[Depot]:
+        if not self.dir or not _is_digest(digest):
             return None
         try:
-            with open(self._path(digest), "rb") as f:
-                doc = json.loads(f.read().decode("utf-8"))
-            enabled = gc.isenabled()
-            gc.disable()
-            try:
-                return _decode(doc, digest)
-            finally:
-                if enabled:
-                    gc.enable()
+            return open_cached(self._path(digest), digest)
         except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, UnicodeDecodeError,
-                RecursionError):
+                RecursionError, OverflowError):
             return None   # missing, foreign or corrupt cache file: parse again
 
-    def _remember(self, digest, depot):
+    def _remember(self, digest: str, depot: Depot) -> None:
         if not self.memory:
             return
         if len(_memory) >= _MAX_MEMORY_ENTRIES:
             _memory.pop(next(iter(_memory)))
         _memory[digest] = depot
 
-    def put(self, digest, depot):
+    def put(self, digest: Optional[str], depot: Depot) -> None:
         if not digest:
             return
         self._remember(digest, depot)
-        if not self.dir:
+        if not self.dir or not _is_digest(digest):
             return
         try:
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
-            data = json.dumps(_encode(depot), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            write_atomic(self._path(digest), data, mode=0o600, prefix=".tmp-")
-        except OSError:
-            pass   # an unwritable cache is not an error
+            write_atomic(self._path(digest), encode(depot), mode=0o600, prefix=".tmp-")
+        except (OSError, ValueError, TypeError):
+            pass   # an unwritable cache (or content it cannot hold) is not an error
+
+    # ---- path index -------------------------------------------------------------------------------------
+    def _index_path(self, path: str) -> str:
+        key = hashlib.sha256(os.path.abspath(path).encode("utf-8", "surrogateescape")).hexdigest()
+        return os.path.join(self.dir or "", "paths", key + ".json")
+
+    def path_digest(self, path: str) -> Optional[str]:
+        """The digest recorded for local file ``path`` if the file has not changed since (else None)."""
+        if not self.dir:
+            return None
+        try:
+            st = os.stat(path)
+            self._stats[os.path.abspath(path)] = st   # before the caller reads it: remember_path records this
+            with open(self._index_path(path), "rb") as f:
+                rec = json.loads(f.read(4096).decode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(rec, dict) or rec.get("path") != os.path.abspath(path) \
+                or rec.get("stat") != _stat_key(st) or not _is_digest(rec.get("digest")):
+            return None
+        return rec["digest"]
+
+    def remember_path(self, path: str, digest: str) -> str:
+        """Record that local file ``path``, as it is now, has ``digest``; returns ``digest``."""
+        if self.dir and _is_digest(digest):
+            try:
+                # the stat taken before the caller read the file: a change during the read is not recorded
+                st = self._stats.pop(os.path.abspath(path), None)
+                if st is None or _stat_key(os.stat(path)) != _stat_key(st):
+                    return digest
+                folder = os.path.join(self.dir, "paths")
+                os.makedirs(self.dir, mode=0o700, exist_ok=True)
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+                write_atomic(self._index_path(path),
+                             _dumps({"path": os.path.abspath(path), "stat": _stat_key(st), "digest": digest}),
+                             mode=0o600, prefix=".tmp-")
+            except (OSError, ValueError):
+                pass
+        return digest

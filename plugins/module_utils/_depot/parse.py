@@ -26,10 +26,11 @@ import datetime
 import json
 import re
 import sys
+import weakref
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
-    Bulletin, Checksum, Component, ImageProfile, MetadataRef, Payload, Platform, Provide, Relation, Vib,
+    Bulletin, Checksum, Component, FileList, ImageProfile, MetadataRef, Payload, Platform, Provide, Relation, Vib,
     normalize_acceptance,
 )
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import element_to_dict, parse_xml
@@ -256,19 +257,19 @@ def _required(d, tag, source, what):
 # ---- VIB -----------------------------------------------------------------------------------------------
 _SMALL = {}   # shared copies of short repeated values (checksum and payload types)
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "True": True, "False": False}
-_new = object.__new__
+_tnew = tuple.__new__     # named-tuple models without their keyword-handling __new__ (hot path)
+# text of a file list -> its shared FileList (releases repeat most lists unchanged); weak, so a list lives only
+# as long as a VIB that holds it
+_FILE_LISTS = weakref.WeakValueDictionary()
+_MAX_FILE_LISTS = 20000
+_NUL = "\x00"             # cannot occur in XML text: the separator of FileList texts built here
 
 
 def _fast_checksum(el):
-    """``Checksum`` without the frozen-dataclass ``__init__`` (hot path: ~6 per VIB)."""
+    """``Checksum`` without the named tuple's keyword handling (hot path: ~6 per VIB)."""
     ctype = el.get(b"checksum-type")
     t = el.text
-    c = _new(Checksum)
-    cd = c.__dict__
-    cd["type"] = _intern(ctype) if ctype else ""
-    cd["value"] = t.strip() if t else ""
-    cd["verify_process"] = el.get(b"verify-process")
-    return c
+    return _tnew(Checksum, (_intern(ctype) if ctype else "", t.strip() if t else "", el.get(b"verify-process")))
 
 
 def _flag(el, default, what, source):
@@ -352,17 +353,36 @@ def _split_at(data, a, b):
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    parts = text.split(_FL_SEP)
     # every "<" of the body must belong to a separator: then no part holds markup
-    if len(marks) != 2 * (len(parts) - 1) or (b"]" in body and b"]]>" in body):
+    if len(marks) != 2 * text.count(_FL_SEP) or (b"]" in body and b"]]>" in body):
         return None
     if "&" in text:
-        parts = [_unescape(x) for x in parts]
+        parts = [_unescape(x) for x in text.split(_FL_SEP)]
         if any(x is None for x in parts):
             return None
-    if "" in parts:
-        parts = [x for x in parts if x]
-    return data[:a] + b"<file-list/>" + data[b + len(_FL_CLOSE):], tuple(parts)
+        files = file_list(parts)
+    else:
+        # kept as the one string it is, separators included (no split into thousands of small strings)
+        files = _FILE_LISTS.get(text)
+        if files is None:
+            files = FileList(text, _FL_SEP)
+            if len(_FILE_LISTS) < _MAX_FILE_LISTS:
+                _FILE_LISTS[text] = files
+    return data[:a] + b"<file-list/>" + data[b + len(_FL_CLOSE):], files
+
+
+def file_list(paths):
+    """A shared compact ``FileList`` of ``paths`` (``()`` when empty; empty paths dropped)."""
+    paths = [x for x in paths if x]
+    if not paths:
+        return ()
+    text = _NUL.join(paths)
+    files = _FILE_LISTS.get(text)
+    if files is None:
+        files = FileList(text, _NUL)
+        if len(_FILE_LISTS) < _MAX_FILE_LISTS:
+            _FILE_LISTS[text] = files
+    return files
 
 
 _XML_DECL_ENCODING = re.compile(br"<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']")
@@ -483,9 +503,9 @@ def _vib(root, source, files):
         if not n:
             files = ()
         elif n < 32:
-            files = tuple([t for t in [f.text for f in el] if t])
+            files = file_list([f.text for f in el])
         else:
-            files = tuple(_FILES(el))
+            files = file_list(_FILES(el))
 
     payloads = ()
     el = get("payloads")
@@ -498,28 +518,20 @@ def _vib(root, source, files):
             size = p.get(b"size")
             usize = p.get(b"uncompressed-size")
             ptype = p.get(b"type") or ""
-            po = _new(Payload)
-            pd = po.__dict__
-            pd["name"] = pname
-            pd["type"] = _SMALL.setdefault(ptype, ptype)
-            pd["size"] = int(size) if size and size.isdigit() else _int(size, "payload %s size" % pname, source)
-            pd["uncompressed_size"] = None if usize is None else (
-                int(usize) if usize.isdigit() else _int(usize, "payload %s uncompressed-size" % pname, source))
-            pd["compression_option"] = p.get(b"compression-option")
             cks = []
             for c in p:
                 if c.tag != "checksum":
                     continue
                 ctype = c.get(b"checksum-type")
                 ct = c.text
-                co = _new(Checksum)
-                cd = co.__dict__
-                cd["type"] = _SMALL.setdefault(ctype, ctype) if ctype else ""
-                cd["value"] = ct.strip() if ct else ""
-                cd["verify_process"] = c.get(b"verify-process")
-                cks.append(co)
-            pd["checksums"] = tuple(cks)
-            out.append(po)
+                cks.append(_tnew(Checksum, (_SMALL.setdefault(ctype, ctype) if ctype else "",
+                                            ct.strip() if ct else "", c.get(b"verify-process"))))
+            out.append(_tnew(Payload, (
+                _intern(pname), _SMALL.setdefault(ptype, ptype),
+                int(size) if size and size.isdigit() else _int(size, "payload %s size" % pname, source),
+                None if usize is None else (
+                    int(usize) if usize.isdigit() else _int(usize, "payload %s uncompressed-size" % pname, source)),
+                p.get(b"compression-option"), tuple(cks))))
         payloads = tuple(out)
 
     packed = None
@@ -543,8 +555,8 @@ def _vib(root, source, files):
                  for el, tag in zip(map(get, _FLAG_NAMES), _FLAG_NAMES)]
 
     return Vib(
-        "%s_%s_%s_%s" % (vendor, vtype, name, version), name, version, vendor, vtype, acceptance,
-        summary, description, rdate, depends, conflicts, replaces, provides, maint,
+        _intern("%s_%s_%s_%s" % (vendor, vtype, name, version)), _intern(name), version, vendor, vtype, acceptance,
+        _intern(summary), _intern(description), rdate, depends, conflicts, replaces, provides, maint,
         flags[0], flags[1], flags[2], flags[3], flags[4],
         platforms, hw, relpath, packed, checksum, payloads, tags, files, idate, source, urls,
     )
@@ -587,20 +599,16 @@ def _bulletin_from(d, source, vib_ids):
         if not cname or not cver:
             raise DepotFormatError("bulletin %s has an incomplete component spec (name %r, version %r)"
                                    % (bid, cname, cver), source=source)
-        comp = _new(Component)      # frozen dataclass: without its __init__ (one per bulletin)
-        cd = comp.__dict__
-        cd["name"] = cname
-        cd["version"] = cver
-        cd["display_name"] = ns.get(b"uiString")
-        cd["display_version"] = vs.get(b"uiString")
+        comp = _tnew(Component, (_intern(cname), cver, ns.get(b"uiString"), vs.get(b"uiString")))
     plats = d.get("platforms")
     if plats is not None and len(plats):
         plats = tuple([platform(p.get(b"productLineID", ""), p.get(b"version", ""), p.get(b"locale", ""))
                        for p in plats])
     else:
         plats = ()
-    return Bulletin(bid, _intern(vendor), summary, _intern(severity), _intern(category), _intern(urgency),
-                    _intern(rtype), normalize_date(rdate) if rdate else None, kb or None, desc, contact or None,
+    return Bulletin(bid, _intern(vendor), _intern(summary), _intern(severity), _intern(category), _intern(urgency),
+                    _intern(rtype), normalize_date(rdate) if rdate else None, kb or None, _intern(desc),
+                    _intern(contact) if contact else None,
                     plats, vib_ids, comp, source)
 
 
@@ -610,7 +618,7 @@ def parse_bulletin(data, source=None):
     d = {c.tag: c for c in root}
     vl = d.get("vibList")
     if vl is not None and len(vl):
-        vib_ids = tuple([x for x in [v.text.strip() for v in vl if v.tag == "vibID" and v.text] if x])
+        vib_ids = tuple([_intern(x) for x in [v.text.strip() for v in vl if v.tag == "vibID" and v.text] if x])
     else:
         vib_ids = ()
     return _bulletin_from(d, source, vib_ids)
@@ -640,7 +648,7 @@ def parse_profile(data, source=None):
                 vid = vid.strip() if vid else ""
             if not vid:
                 raise DepotFormatError("image profile %s lists a <vib> without <vib-id>" % name, source=source)
-            ids.append(vid)
+            ids.append(_intern(vid))
     acc = d.get("acceptancelevel")
     acceptance = _acceptance(acc.text if acc is not None else None, source) or "partner"
     return ImageProfile(name, _text(d.get("creator")), acceptance, tuple(ids), _text(d.get("description")),

@@ -57,7 +57,7 @@ MAX_XML_MEMBER = 64 * 1024 * 1024       # one XML file
 MAX_METADATA_ZIP = 1024 ** 3            # one metadata.zip (read into memory)
 MAX_NESTED_ZIP = 4 * 1024 ** 3          # a wrapped bundle zip (spooled to a temp file)
 MAX_DIR_FILES = 200000
-WARM_HASH_MAX = 64 * 1024 * 1024        # zips up to this size are digested first (cache lookup without unzip)
+WARM_HASH_MAX = 256 * 1024 * 1024       # zips up to this size are digested first (cache lookup without unzip)
 _SPOOL = 64 * 1024 * 1024
 
 _METADATA_DIRS = ("bulletins", "vibs", "profiles", "baseimages", "addons")
@@ -478,12 +478,8 @@ class _Loader(object):
         d.addons.update(content.addons)
         d.warnings.extend(content.warnings)
         self.unit_digests.append(digest)
-        if vib_base is not None:
-            for vid, v in content.vibs.items():
-                if v.relative_path:
-                    ref = vib_base(v.relative_path)
-                    if ref:
-                        d.vib_files[vid] = ref
+        if vib_base is not None:   # vib id -> vib_base(relative_path), resolved on lookup (no pass over every VIB)
+            d.vib_files.add_located(content.vibs, vib_base)
         if sidecar_base is not None:
             for vid, rec in content.descriptor_signatures.items():
                 d.descriptor_signatures[vid] = {k: (sidecar_base(p) if p else None) for k, p in rec.items()}
@@ -515,16 +511,17 @@ class _Loader(object):
             return self.load_vib(path)
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
             src = path
-            if os.path.getsize(path) <= WARM_HASH_MAX:
+            known = self.cache.path_digest(path)   # recorded for this unchanged file: no read (cache.py)
+            if known is not None or os.path.getsize(path) <= WARM_HASH_MAX:
                 # a metadata.zip parsed before is found by its digest without opening the archive
-                data = _read_file(path, WARM_HASH_MAX)
-                digest = hashlib.sha256(data).hexdigest()
+                data = None if known is not None else _read_file(path, WARM_HASH_MAX)
+                digest = known or self.cache.remember_path(path, hashlib.sha256(data).hexdigest())
                 if self.cache.has(digest):
                     content = self._content(digest, path, None)
                     if content is not None:
                         vib_base = self._dir_vib_base(_DirContainer(os.path.dirname(path)), "")
                         return self._add_unit(content, digest, vib_base, sidecar_base=lambda m: "%s#%s" % (path, m))
-                src = io.BytesIO(data)
+                src = io.BytesIO(data) if data is not None else path
             sz = SafeZip(src, path, ref=path)
             try:
                 return self.load_zip(sz, depth=0)
