@@ -10,10 +10,12 @@ import os
 import re
 import ssl
 import xml.etree.ElementTree as ET
+from typing import Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import parse_untrusted
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import normalize_relation
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_API_NAMES, Payload, Provide, Relation, Vib, normalize_acceptance)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
@@ -30,8 +32,6 @@ else:  # pragma: no cover
 DEFAULT_TIMEOUT = 60          # seconds: TCP connect, TLS, login and each ordinary SOAP request
 DEFAULT_LONG_TIMEOUT = 1800   # seconds: synchronous long calls (esxcli software vib install ...)
 VSAN_MODES = ("noAction", "ensureObjectAccessibility", "evacuateAllData")
-RELATION_MAP = {"equals": "=", "lessThan": "<<", "lessThanEqual": "<=", "greaterThanEqual": ">=",
-                "greaterThan": ">>"}
 _API_ACCEPTANCE = {v: k for k, v in ACCEPTANCE_API_NAMES.items()}
 API_VIB_TYPES = {"tools": "locker"}     # SoftwarePackage.type enum (bootbank|tools|meta) -> VIB type
 EVENTS_MAX = 1000             # host_events: most events returned (EventFilterSpec.maxCount limit)
@@ -47,15 +47,10 @@ def iso(value):
     return value
 
 
-def map_relation(constraint):
-    """API enum (``equals``/``lessThan``/...) -> VIB relation (``=``/``<<``/...); already-mapped values pass."""
-    if constraint is None or constraint == "":
-        return None
-    if constraint in RELATION_MAP:
-        return RELATION_MAP[constraint]
-    if constraint in ("<<", "<=", "=", ">=", ">>"):
-        return constraint
-    raise ValueError("unknown relation constraint %r" % (constraint,))
+def map_relation(constraint: Optional[str]) -> Optional[str]:
+    """API enum (``equals``/``lessThan``/...) -> VIB relation (``=``/``<<``/...): the one spelling table,
+    ``_depot.vibversion.normalize_relation``; ValueError for an unknown one."""
+    return normalize_relation(constraint)
 
 
 def normalize_api_acceptance(level):

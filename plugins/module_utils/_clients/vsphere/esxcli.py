@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import EsxcliError, InputError, VSphereError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import parse_untrusted
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import normalize_relation
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_ESXCLI_NAMES, Payload, Provide, Relation, Vib, normalize_acceptance)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
@@ -218,8 +219,7 @@ def parse_relation(text):
     text = (text or "").strip()
     m = _REL.match(text)
     if m:
-        rel = {"<": "<<", ">": ">>"}.get(m.group(2), m.group(2))
-        return Relation(m.group(1), rel, m.group(3))
+        return Relation(m.group(1), normalize_relation(m.group(2)), m.group(3))
     return Relation(text)
 
 
