@@ -16,6 +16,12 @@ description:
     uses only the Python standard library: C(http.server) with one thread per request, on IPv4 or IPv6. The task
     returns the URL and waits until the server answers."
   - O(state=stopped) ends the server and removes its state, script and log files.
+  - A server is identified by O(name) and its folder, and used by runs (each run holds a lease on it).
+    O(state=stopped) releases this run's lease and stops the server only when no other run that still runs
+    uses it, so one playbook never stops the server of another, and two playbooks serving different folders
+    under the same name get two servers. A run is the C(ansible-playbook) (or C(ansible-runner)) process the
+    task runs under, or O(run_id). A server whose runs have all ended without stopping it (a cancelled job) is
+    stopped by the next task of this module on the same controller.
   - Idempotent. A server that already runs with the same folder, address, port and lifetime is left alone. A
     server with other settings is restarted. Stopping a server that does not run changes nothing.
   - The server serves files only. It lists no folders and does not follow symlinks out of the folder. It stops
@@ -68,11 +74,21 @@ options:
   name:
     description:
       - The name of this server, so that several can run side by side.
+      - With O(state=stopped) and no O(path), every server of this name that this run uses.
     type: str
     default: depot
+  run_id:
+    description:
+      - The name of this run in the server's leases, for example the AWX job ID.
+      - By default the controller's host name and the process ID and start time of the C(ansible-playbook)
+        process the task runs under. Whether a run has ended is always decided from that process (Linux
+        controllers; elsewhere a run counts as running until it stops the server or O(lifetime) ends).
+    type: str
+    version_added: 0.2.0
   state_dir:
     description:
-      - The folder for the state file (C(<name>.json)), the server script and its logs.
+      - The folder (created with mode 0700) for the state file (C(<name>-<folder hash>.json), mode 0600), the
+        lock file of each server, the server script and its logs.
       - By default, C(fleetpatch-depot-serve-<uid>) in C($XDG_RUNTIME_DIR), or in the temporary folder.
     type: path
   lifetime:
@@ -166,6 +182,28 @@ state_file:
   description: The path of the state file.
   returned: when a server runs or was stopped
   type: str
+run_id:
+  description: The name of this run in the server's leases.
+  returned: always
+  type: str
+  version_added: 0.2.0
+runs:
+  description: The runs that use the server.
+  returned: when a server runs or was stopped
+  type: list
+  elements: str
+  version_added: 0.2.0
+still_used_by:
+  description: With O(state=stopped), the other runs that still use the server, which was therefore kept.
+  returned: when a server was kept for other runs
+  type: list
+  elements: str
+  version_added: 0.2.0
+joined:
+  description: Whether this run joined a server that was already running (another run started it).
+  returned: when the server was already running
+  type: bool
+  version_added: 0.2.0
 """
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
@@ -184,6 +222,7 @@ def main():
             listen_port=dict(type="int", default=8080),
             url_host=dict(type="str"),
             name=dict(type="str", default="depot"),
+            run_id=dict(type="str"),
             state_dir=dict(type="path"),
             lifetime=dict(type="int", default=14400),
             access_log=dict(type="bool", default=True),

@@ -1,137 +1,47 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, fleetpatch.esxi contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE: serve a depot folder over HTTP from the controller, as a detached background process.
+"""PRIVATE: which depot servers run, for which folder and which runs: the state and decisions of
+``depot_serve``. Breaking changes at any time.
 
-``start(params, check_mode)`` writes a small standalone server script (Python standard library only:
-``http.server`` with threads; IPv4 or IPv6, dual-stack for ``::``) next to a JSON state file, starts it in its own
-session (it outlives the module) and waits until it answers. ``stop(params, check_mode)`` ends it and removes
-the state, script and log files. Both are idempotent: a server that already runs with the same folder, address
-and port is left alone; stopping what is not running changes nothing.
+A server is keyed by its ``name`` **and** its folder (``<name>-<sha256(folder)[:12]>``): two playbooks serving
+different folders under the default name get two servers. Each server has, in ``state_dir`` (0700):
 
-The state file names the server by a random id that is also on the server's command line, so a recycled process
-id is never taken for the server (and never killed). The server serves files only (no directory listings, no
-symlinks leading outside the folder), and exits on its own after ``lifetime`` seconds, a safety net for a play
-that died before it could stop it. Breaking changes at any time.
+- ``<key>.json`` (0600): the state: pid, port, folder, URL, and the *leases*: the runs using the server, each with
+  its owner process (the ``ansible-playbook`` process of the run, pid and start time);
+- ``<key>.lock`` (0600): the controller-side lock every start/stop of that server holds while it decides;
+- ``<key>.alive``: locked by the server process for as long as it runs (``_clients/depot_server.server_alive``);
+- the server script, its log and its access log.
+
+``started`` adds this run's lease (starting the server when none runs); ``stopped`` removes this run's lease and
+stops the server only when no other *live* run holds one, so a run never stops a server another run still
+uses. A lease whose owner process is gone (a cancelled or killed run) is stale: every call of ``depot_serve``
+drops stale leases in the whole ``state_dir`` and stops the servers no live run uses any more. The run is named
+by ``run_id`` (default: the host and the owner process). The HTTP server itself and every process/socket call
+are in ``_clients/depot_server.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-import errno
+import fcntl
+import hashlib
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients import depot_server as _srv
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError, InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-SERVER_SOURCE = r'''# fleetpatch.esxi depot server (written by the depot_serve module; standard library only)
-import argparse, json, os, signal, socket, sys, threading, time
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-p = argparse.ArgumentParser()
-p.add_argument("--root", required=True)
-p.add_argument("--bind", required=True)
-p.add_argument("--port", type=int, required=True)
-p.add_argument("--ready", required=True)
-p.add_argument("--lifetime", type=float, default=0)
-p.add_argument("--server-id", required=True)
-p.add_argument("--access-log", default="")
-a = p.parse_args()
-ROOT = os.path.realpath(a.root)
-TYPES = {".xml": "text/xml", ".zip": "application/zip", ".vib": "application/octet-stream",
-         ".json": "application/json", ".html": "text/html; charset=utf-8"}
-log_lock = threading.Lock()
-log = open(a.access_log, "a", buffering=1) if a.access_log else None
-
-
-class Handler(SimpleHTTPRequestHandler):
-    server_version = "fleetpatch-depot/1"
-    sys_version = ""
-
-    def send_head(self):
-        full = SimpleHTTPRequestHandler.translate_path(self, self.path)
-        real = os.path.realpath(full)
-        if real != ROOT and not real.startswith(ROOT + os.sep):
-            self.send_error(404, "File not found")
-            return None
-        return SimpleHTTPRequestHandler.send_head(self)
-
-    def list_directory(self, path):
-        self.send_error(403, "directory listing is disabled")
-        return None
-
-    def guess_type(self, path):
-        return TYPES.get(os.path.splitext(path)[1].lower()) or "application/octet-stream"
-
-    def log_message(self, fmt, *args):
-        if log is not None:
-            with log_lock:
-                log.write("%s %s %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), self.address_string(), fmt % args))
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
-    def server_bind(self):
-        if self.address_family == socket.AF_INET6:
-            try:
-                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if a.bind == "::" else 1)
-            except (OSError, AttributeError):
-                pass
-        ThreadingHTTPServer.server_bind(self)
-
-
-family = socket.AF_INET6 if ":" in a.bind else socket.AF_INET
-Server.address_family = family
-try:
-    httpd = Server((a.bind, a.port), partial(Handler, directory=ROOT))
-except OSError as e:
-    tmp = a.ready + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump({"error": "cannot listen on %s port %d: %s" % (a.bind, a.port, e.strerror or e)}, f)
-    os.replace(tmp, a.ready)
-    sys.exit(3)
-
-
-def stop(*_):
-    threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGINT, stop)
-signal.signal(signal.SIGHUP, signal.SIG_IGN)
-if a.lifetime > 0:
-    t = threading.Timer(a.lifetime, stop)
-    t.daemon = True
-    t.start()
-tmp = a.ready + ".tmp"
-with open(tmp, "w") as f:
-    json.dump({"pid": os.getpid(), "port": httpd.server_address[1], "server_id": a.server_id}, f)
-os.replace(tmp, a.ready)
-try:
-    httpd.serve_forever(poll_interval=0.25)
-finally:
-    httpd.server_close()
-    try:
-        os.unlink(a.ready)
-    except OSError:
-        pass
-'''
+State = Dict[str, Any]
 
 
 class ServeError(FleetpatchError):
@@ -140,21 +50,26 @@ class ServeError(FleetpatchError):
     kind = "depot_serve"
 
 
-# ---- state ---------------------------------------------------------------------------------------------
-def default_state_dir():
+# ---- state files ---------------------------------------------------------------------------------------
+def default_state_dir() -> str:
     base = os.environ.get("XDG_RUNTIME_DIR")
     if not base or not os.path.isdir(base) or not os.access(base, os.W_OK):
         base = tempfile.gettempdir()
     return os.path.join(base, "fleetpatch-depot-serve-%d" % os.getuid())
 
 
-def _paths(state_dir, name):
-    base = os.path.join(state_dir, name)
-    return {"state": base + ".json", "script": base + "-server.py", "ready": base + ".ready",
-            "log": base + ".log", "access_log": base + "-access.log"}
+def server_key(name: str, root: str) -> str:
+    return "%s-%s" % (name, hashlib.sha256(root.encode("utf-8")).hexdigest()[:12])
 
 
-def _read_state(path):
+def _paths(state_dir: str, key: str) -> Dict[str, str]:
+    base = os.path.join(state_dir, key)
+    return {"state": base + ".json", "lock": base + ".lock", "alive": base + ".alive",
+            "script": base + "-server.py", "ready": base + ".ready", "log": base + ".log",
+            "access_log": base + "-access.log"}
+
+
+def _read_state(path: str) -> Optional[State]:
     try:
         with open(path) as f:
             st = json.load(f)
@@ -163,233 +78,37 @@ def _read_state(path):
         return None
 
 
-def _cmdline(pid):
+def _write_state(st: State) -> None:
+    write_atomic(st["state_file"], json.dumps(st, indent=1, sort_keys=True), mode=0o600)
+
+
+@contextlib.contextmanager
+def _locked(paths: Dict[str, str]) -> Iterator[None]:
+    """The controller-side lock of one server (0600): one start/stop decision at a time, across runs."""
+    fd = os.open(paths["lock"], os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\x00", b" ").decode("utf-8", "replace")
-    except OSError:
-        pass
-    try:  # not Linux (macOS controllers): ps
-        out = subprocess.run(["ps", "-p", str(pid), "-o", "command="], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, timeout=10, check=False)
-        return out.stdout.decode("utf-8", "replace")
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
-def _alive(st):
-    """Whether the process of a state record runs and is our server (same server id on its command line)."""
-    pid = st.get("pid")
-    if not isinstance(pid, int) or pid <= 1:
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError as e:
-        if e.errno != errno.EPERM:
-            return False
-    return ("--server-id %s" % st.get("server_id")) in _cmdline(pid)
-
-
-def _answers(host, port, timeout=2.0):
-    try:
-        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    except socket.gaierror:
-        return False
-    for family, stype, proto, _cn, addr in infos:
-        s = socket.socket(family, stype, proto)
-        s.settimeout(timeout)
-        try:
-            s.connect(addr)
-            return True
-        except OSError:
-            continue
-        finally:
-            s.close()
-    return False
-
-
-def _connect_host(bind):
-    """Where the module checks that the server answers: loopback for wildcard addresses."""
-    if bind in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if bind == "::":
-        return "::1"
-    return bind
-
-
-def _url(host, port, path="/"):
-    if ":" in host and not host.startswith("["):
-        host = "[%s]" % host
-    return "http://%s:%d%s" % (host, port, path)
-
-
-def _url_host(params):
-    if params.get("url_host"):
-        return params["url_host"]
-    bind = params.get("bind") or "127.0.0.1"
-    if bind in ("0.0.0.0", "::", ""):
-        return socket.getfqdn()
-    return bind
-
-
-def _port(params):
-    """The module option ``listen_port`` (``port`` accepted for callers of the library)."""
-    port = params.get("listen_port")
-    return params.get("port") if port is None else port
-
-
-def _check(params):
-    name = params.get("name") or "depot"
-    if not _NAME_RE.match(name):
-        raise InputError("name: %r must be letters, digits, '.', '_' or '-' (at most 64)" % (name,))
-    port = _port(params)
-    if port is None or not 0 <= int(port) <= 65535:
-        raise InputError("listen_port: %r is not a TCP port (0 picks a free one)" % (port,))
-    return name
-
-
-def _result(st, params, changed, state):
-    out = {"changed": changed, "state": state, "name": params.get("name") or "depot"}
-    if st:
-        out.update(url=st.get("url"), index_url=st.get("index_url"), pid=st.get("pid"), port=st.get("port"),
-                   bind=st.get("bind"), root=st.get("root"), started_at=st.get("started_at"),
-                   expires_at=st.get("expires_at"), state_file=st.get("state_file"))
-    return out
-
-
-def _same(st, root, bind, port, lifetime):
-    return st.get("root") == root and st.get("bind") == bind and (port == 0 or st.get("port") == port) \
-        and float(st.get("lifetime") or 0) == float(lifetime or 0)
-
-
-# ---- start / stop --------------------------------------------------------------------------------------
-def start(params, check_mode=False):
-    name = _check(params)
-    root = os.path.realpath(os.path.expanduser(params["path"]))
-    if not os.path.isdir(root):
-        raise InputError("path is not a folder", source=root)
-    bind = params.get("bind") or "127.0.0.1"
-    port = int(_port(params) or 0)
-    lifetime = float(params.get("lifetime") or 0)
-    state_dir = os.path.abspath(os.path.expanduser(params.get("state_dir") or default_state_dir()))
-    paths = _paths(state_dir, name)
-    st = _read_state(paths["state"])
-    if st and _alive(st):
-        if _same(st, root, bind, port, lifetime) and _answers(_connect_host(bind), st["port"]):
-            return _result(st, params, False, "started")
-        if check_mode:
-            return _result(None, params, True, "started")
-        _terminate(st)
-    elif check_mode:
-        return _result(None, params, True, "started")
-
-    try:
-        os.makedirs(state_dir, mode=0o700, exist_ok=True)
-    except OSError as e:
-        raise ServeError("cannot create the state folder: %s" % (e.strerror or e), source=state_dir)
-    for key in ("ready", "state"):
-        _unlink(paths[key])
-    with open(paths["script"], "w") as f:
-        f.write(SERVER_SOURCE)
-    server_id = uuid.uuid4().hex
-    cmd = [sys.executable, paths["script"], "--root", root, "--bind", bind, "--port", str(port),
-           "--ready", paths["ready"], "--lifetime", str(lifetime), "--server-id", server_id]
-    if params.get("access_log", True):
-        cmd += ["--access-log", paths["access_log"]]
-    log = open(paths["log"], "ab")
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True,
-                                start_new_session=True, cwd=root)
-    except OSError as e:
-        raise ServeError("cannot start the depot server: %s" % (e.strerror or e), source=root)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        log.close()
-    deadline = time.time() + float(params.get("timeout") or 15)
-    ready = None
-    while time.time() < deadline:
-        if os.path.exists(paths["ready"]):
-            try:
-                with open(paths["ready"]) as f:
-                    ready = json.load(f)
-                break
-            except (OSError, ValueError):
-                pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    if ready is None or ready.get("error"):
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        reason = (ready or {}).get("error")
-        if not reason:
-            reason = "it exited with status %s" % proc.returncode if ready is None and proc.returncode not in \
-                (None, -9) else "it did not start within the timeout"
-        tail = _tail(paths["log"])
-        raise ServeError("the depot server did not start: %s" % reason, source=root, log=tail)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    real_port = int(ready["port"])
-    base = _url(_url_host(params), real_port)
-    st = {
-        "format": STATE_FORMAT, "pid": proc.pid, "server_id": server_id, "root": root, "bind": bind,
-        "port": real_port, "requested_port": port, "lifetime": lifetime, "url": base,
-        "index_url": base + "index.xml", "started_at": now.isoformat(),
-        "expires_at": (now + datetime.timedelta(seconds=lifetime)).isoformat() if lifetime else None,
-        "script": paths["script"], "state_file": paths["state"],
-    }
-    write_atomic(paths["state"], json.dumps(st, indent=1, sort_keys=True), mode=0o600)
-    if not _answers(_connect_host(bind), real_port, timeout=5):
-        _terminate(st)
-        _clean(paths)
-        raise ServeError("the depot server started but does not answer on %s port %d" % (bind, real_port),
-                         source=root)
-    return _result(st, params, True, "started")
+        os.close(fd)
 
 
-def _terminate(st, grace=5.0):
-    pid = st.get("pid")
-    if not _alive(st):
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except OSError:
-        return False
-    deadline = time.time() + grace
-    while time.time() < deadline:
-        if not _alive(st):
-            break
-        _reap(pid)
-        time.sleep(0.05)
-    else:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    _reap(pid)
-    return True
-
-
-def _reap(pid):
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except OSError:
-        pass
-
-
-def _unlink(path):
+def _unlink(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:
         pass
 
 
-def _clean(paths):
-    for p in paths.values():
-        _unlink(p)
-        _unlink(p + ".tmp")
+def _clean(paths: Dict[str, str]) -> None:
+    """Remove a stopped server's files (the lock file stays: another run may be waiting on it)."""
+    for what, p in paths.items():
+        if what != "lock":
+            _unlink(p)
+            _unlink(p + ".tmp")
 
 
-def _tail(path, size=2000):
+def _tail(path: str, size: int = 2000) -> str:
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -399,24 +118,281 @@ def _tail(path, size=2000):
         return ""
 
 
-def stop(params, check_mode=False):
-    name = _check(dict(params, port=0))
-    state_dir = os.path.abspath(os.path.expanduser(params.get("state_dir") or default_state_dir()))
-    paths = _paths(state_dir, name)
-    st = _read_state(paths["state"])
-    leftovers = [p for p in paths.values() if os.path.exists(p)]
-    if st is None and not leftovers:
-        return _result(None, params, False, "stopped")
-    running = bool(st and _alive(st))
-    if check_mode:
-        return _result(st, params, True, "stopped")
-    if running:
-        _terminate(st)
+# ---- runs ----------------------------------------------------------------------------------------------
+def current_run(params: Dict[str, Any]) -> Dict[str, Any]:
+    """This run: ``{"id", "owner"}``; ``owner`` is the run's ``ansible-playbook`` process (pid, start time)."""
+    owner = _srv.run_owner()
+    run_id = params.get("run_id")
+    if not run_id:
+        run_id = "%s:%s:%s" % (_srv.fqdn(), (owner or {}).get("pid", "?"), (owner or {}).get("start", "?"))
+    return {"id": str(run_id), "owner": owner}
+
+
+def _live_leases(st: State) -> Dict[str, Any]:
+    """The leases of ``st`` whose owner process still runs."""
+    leases: Dict[str, Any] = st["leases"] if isinstance(st.get("leases"), dict) else {}
+    return {rid: lease for rid, lease in leases.items() if _srv.owner_alive((lease or {}).get("owner"))}
+
+
+def _stop_server(st: Optional[State], paths: Dict[str, str]) -> bool:
+    running = bool(st) and _srv.server_alive(paths["alive"])
+    if running and st is not None:
+        _srv.terminate(st.get("pid"), paths["alive"])
     _clean(paths)
-    return _result(st, params, True, "stopped")
+    return running
 
 
-def depot_serve(params, check_mode=False):
+def reap_stale(state_dir: str, skip: Tuple[str, ...] = ()) -> List[str]:
+    """Stop every server of ``state_dir`` that no live run uses (its runs were cancelled or killed) or whose
+    process is gone, and drop stale leases. Returns the keys of the servers stopped or cleaned."""
+    done: List[str] = []
+    try:
+        names = sorted(n for n in os.listdir(state_dir) if n.endswith(".json"))
+    except OSError:
+        return done
+    for name in names:
+        key = name[:-len(".json")]
+        if key in skip:
+            continue
+        paths = _paths(state_dir, key)
+        with _locked(paths):
+            st = _read_state(paths["state"])
+            if st is None:
+                continue
+            live = _live_leases(st)
+            if not live or not _srv.server_alive(paths["alive"]):
+                _stop_server(st, paths)
+                done.append(key)
+            elif live != st.get("leases"):
+                st["leases"] = live
+                _write_state(st)
+    return done
+
+
+# ---- options -------------------------------------------------------------------------------------------
+def _port(params: Dict[str, Any]) -> Any:
+    """The module option ``listen_port`` (``port`` accepted for callers of the library)."""
+    port = params.get("listen_port")
+    return params.get("port") if port is None else port
+
+
+def _check(params: Dict[str, Any], need_port: bool = True) -> str:
+    name = params.get("name") or "depot"
+    if not _NAME_RE.match(name):
+        raise InputError("name: %r must be letters, digits, '.', '_' or '-' (at most 64)" % (name,))
+    if need_port:
+        port = _port(params)
+        if port is None or isinstance(port, bool) or not 0 <= int(port) <= 65535:
+            raise InputError("listen_port: %r is not a TCP port (0 picks a free one)" % (port,))
+    return name
+
+
+def _state_dir(params: Dict[str, Any]) -> str:
+    return os.path.abspath(os.path.expanduser(params.get("state_dir") or default_state_dir()))
+
+
+def _connect_host(bind: str) -> str:
+    """Where the module checks that the server answers: loopback for wildcard addresses."""
+    if bind in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if bind == "::":
+        return "::1"
+    return bind
+
+
+def _url(host: str, port: int, path: str = "/") -> str:
+    if ":" in host and not host.startswith("["):
+        host = "[%s]" % host
+    return "http://%s:%d%s" % (host, port, path)
+
+
+def _url_host(params: Dict[str, Any]) -> str:
+    if params.get("url_host"):
+        return params["url_host"]
+    bind = params.get("bind") or "127.0.0.1"
+    if bind in ("0.0.0.0", "::", ""):
+        return _srv.fqdn()
+    return bind
+
+
+def _result(st: Optional[State], params: Dict[str, Any], changed: bool, state: str,
+            run: Optional[Dict[str, Any]] = None, **extra: Any) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"changed": changed, "state": state, "name": params.get("name") or "depot"}
+    if run:
+        out["run_id"] = run["id"]
+    if st:
+        out.update(url=st.get("url"), index_url=st.get("index_url"), pid=st.get("pid"), port=st.get("port"),
+                   bind=st.get("bind"), root=st.get("root"), started_at=st.get("started_at"),
+                   expires_at=st.get("expires_at"), state_file=st.get("state_file"),
+                   runs=sorted((st.get("leases") or {}).keys()))
+    out.update(extra)
+    return out
+
+
+def _same(st: State, root: str, bind: str, port: int, lifetime: float) -> bool:
+    return st.get("root") == root and st.get("bind") == bind and (port == 0 or st.get("port") == port) \
+        and float(st.get("lifetime") or 0) == float(lifetime or 0)
+
+
+# ---- start / stop --------------------------------------------------------------------------------------
+def start(params: Dict[str, Any], check_mode: bool = False) -> Dict[str, Any]:
+    name = _check(params)
+    root = os.path.realpath(os.path.expanduser(params["path"]))
+    if not os.path.isdir(root):
+        raise InputError("path is not a folder", source=root)
+    bind = params.get("bind") or "127.0.0.1"
+    port = int(_port(params) or 0)
+    lifetime = float(params.get("lifetime") or 0)
+    state_dir = _state_dir(params)
+    key = server_key(name, root)
+    paths = _paths(state_dir, key)
+    run = current_run(params)
+    if check_mode:
+        st = _read_state(paths["state"])
+        ok = st is not None and _srv.server_alive(paths["alive"]) and _same(st, root, bind, port, lifetime)
+        return _result(st if ok else None, params, not ok, "started", run)
+    try:
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    except OSError as e:
+        raise ServeError("cannot create the state folder: %s" % (e.strerror or e), source=state_dir)
+    reap_stale(state_dir, skip=(key,))
+    with _locked(paths):
+        st = _read_state(paths["state"])
+        if st is not None and _srv.server_alive(paths["alive"]):
+            live = _live_leases(st)
+            if _same(st, root, bind, port, lifetime) and _srv.answers(_connect_host(bind), st["port"]):
+                new = run["id"] not in live
+                live[run["id"]] = {"owner": run["owner"], "since": _now().isoformat()}
+                st["leases"] = live
+                _write_state(st)
+                return _result(st, params, False, "started", run, joined=new)
+            others = sorted(r for r in live if r != run["id"])
+            if others:
+                raise ServeError("the depot server %r for this folder runs with other settings (bind %s, port %s) "
+                                 "and is used by other runs (%s); use another name or the same settings"
+                                 % (name, st.get("bind"), st.get("port"), ", ".join(others)), source=root)
+            _stop_server(st, paths)
+        else:
+            _stop_server(st, paths)
+        st = _launch(params, paths, root, bind, port, lifetime, run)
+    return _result(st, params, True, "started", run)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def _launch(params: Dict[str, Any], paths: Dict[str, str], root: str, bind: str, port: int, lifetime: float,
+            run: Dict[str, Any]) -> State:
+    server_id = uuid.uuid4().hex
+    args = ["--root", root, "--bind", bind, "--port", str(port), "--ready", paths["ready"], "--alive",
+            paths["alive"], "--lifetime", str(lifetime), "--server-id", server_id]
+    if params.get("access_log", True):
+        args += ["--access-log", paths["access_log"]]
+    try:
+        _srv.launch(paths["script"], args, paths["log"], root)
+    except OSError as e:
+        raise ServeError("cannot start the depot server: %s" % (e.strerror or e), source=root)
+    ready = _wait_ready(paths, float(params.get("timeout") or 15))
+    if ready is None or ready.get("error") or ready.get("server_id") != server_id:
+        reason = (ready or {}).get("error") or "it did not start within the timeout"
+        tail = _tail(paths["log"])
+        if ready and ready.get("pid"):
+            _srv.terminate(ready.get("pid"), paths["alive"])
+        _clean(paths)
+        raise ServeError("the depot server did not start: %s%s" % (reason, _holder(params, port)), source=root,
+                         log=tail)
+    now = _now()
+    real_port = int(ready["port"])
+    base = _url(_url_host(params), real_port)
+    st = {
+        "format": STATE_FORMAT, "pid": ready["pid"], "server_id": server_id, "root": root, "bind": bind,
+        "port": real_port, "requested_port": port, "lifetime": lifetime, "url": base,
+        "index_url": base + "index.xml", "started_at": now.isoformat(),
+        "expires_at": (now + datetime.timedelta(seconds=lifetime)).isoformat() if lifetime else None,
+        "state_file": paths["state"], "name": params.get("name") or "depot",
+        "leases": {run["id"]: {"owner": run["owner"], "since": now.isoformat()}},
+    }
+    _write_state(st)
+    if not _srv.answers(_connect_host(bind), real_port, timeout=5):
+        _stop_server(st, paths)
+        raise ServeError("the depot server started but does not answer on %s port %d" % (bind, real_port),
+                         source=root)
+    return st
+
+
+def _wait_ready(paths: Dict[str, str], timeout: float) -> Optional[Dict[str, Any]]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if os.path.exists(paths["ready"]):
+            try:
+                with open(paths["ready"]) as f:
+                    return json.load(f)
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.05)
+    return None
+
+
+def _holder(params: Dict[str, Any], port: int) -> str:
+    """`` (used by depot server ...)`` when one of our servers listens on ``port``."""
+    if not port:
+        return ""
+    state_dir = _state_dir(params)
+    try:
+        names = sorted(n for n in os.listdir(state_dir) if n.endswith(".json"))
+    except OSError:
+        return ""
+    for n in names:
+        st = _read_state(os.path.join(state_dir, n))
+        if st and st.get("port") == port:
+            return " (port %d is used by the depot server %r for %s, runs %s)" % (
+                port, st.get("name"), st.get("root"), ", ".join(sorted(st.get("leases") or {})) or "none")
+    return ""
+
+
+def stop(params: Dict[str, Any], check_mode: bool = False) -> Dict[str, Any]:
+    """Release this run's lease on the servers named ``name`` (of folder ``path`` when given); stop those that
+    no other live run uses."""
+    name = _check(params, need_port=False)
+    state_dir = _state_dir(params)
+    run = current_run(params)
+    if params.get("path"):
+        keys = [server_key(name, os.path.realpath(os.path.expanduser(params["path"])))]
+    else:
+        try:
+            keys = sorted(n[:-len(".json")] for n in os.listdir(state_dir)
+                          if n.endswith(".json") and re.match(r"^%s-[0-9a-f]{12}\.json$" % re.escape(name), n))
+        except OSError:
+            keys = []
+    changed, kept, last = False, [], None
+    for key in keys:
+        paths = _paths(state_dir, key)
+        if not os.path.exists(paths["state"]):
+            continue
+        with _locked(paths) if not check_mode else contextlib.nullcontext():
+            st = _read_state(paths["state"])
+            if st is None:
+                continue
+            last = st
+            live = _live_leases(st)
+            live.pop(run["id"], None)
+            if live and _srv.server_alive(paths["alive"]):
+                kept.extend(sorted(live))
+                if not check_mode and live != st.get("leases"):
+                    st["leases"] = live
+                    _write_state(st)
+                continue
+            changed = True
+            if not check_mode:
+                _stop_server(st, paths)
+    if not check_mode and os.path.isdir(state_dir):
+        reap_stale(state_dir)
+    extra = {"still_used_by": sorted(set(kept))} if kept else {}
+    return _result(last, params, changed, "stopped", run, **extra)
+
+
+def depot_serve(params: Dict[str, Any], check_mode: bool = False) -> Dict[str, Any]:
     if params.get("state") == "stopped":
         return stop(params, check_mode)
     if not params.get("path"):

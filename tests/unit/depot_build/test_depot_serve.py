@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, fleetpatch.esxi contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""depot_serve logic (_depot_serve.py): a real detached server process on 127.0.0.1 / ::1, fetched with urllib."""
+"""depot_serve (_depot/serve.py + _clients/depot_server.py): a real detached server process on 127.0.0.1 / ::1,
+fetched with urllib; servers keyed by name and folder, leases per run, stale runs cleaned up."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients import depot_server as srv
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import serve as ds
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 
@@ -63,7 +65,7 @@ def test_start_serve_stop_idempotent(site):
     root, state, params = site
     p = params()
     assert ds.depot_serve(p, check_mode=True)["changed"] is True
-    assert not os.path.exists(str(state / "depot.json"))
+    assert not os.path.exists(str(state))
     r = ds.depot_serve(p)
     assert r["changed"] is True and r["state"] == "started" and r["port"] > 0
     assert r["url"] == "http://127.0.0.1:%d/" % r["port"] and r["index_url"] == r["url"] + "index.xml"
@@ -77,11 +79,15 @@ def test_start_serve_stop_idempotent(site):
     assert status_of(r["url"] + "vib20/") == 403
     assert status_of(r["url"] + "link.txt") == 404
     assert status_of(r["url"] + "../secret.txt") == 404
-    with open(str(state / "depot-access.log")) as f:
+    key = ds.server_key("depot", os.path.realpath(str(root)))
+    assert oct(os.stat(str(state)).st_mode & 0o777) == "0o700"
+    for suffix in (".json", ".lock"):
+        assert oct(os.stat(str(state / (key + suffix))).st_mode & 0o777) == "0o600"
+    with open(str(state / (key + "-access.log"))) as f:
         assert "GET /index.xml" in f.read()
     stopped = ds.depot_serve(dict(p, state="stopped"))
     assert stopped["changed"] is True and stopped["state"] == "stopped" and stopped["pid"] == r["pid"]
-    assert os.listdir(str(state)) == []
+    assert [n for n in os.listdir(str(state)) if not n.endswith(".lock")] == []
     with pytest.raises(urllib.error.URLError):
         get(r["index_url"])
     assert ds.depot_serve(dict(p, state="stopped"))["changed"] is False
@@ -94,17 +100,90 @@ def test_changed_settings_restart_and_fixed_port(site, tmp_path):
         port = s.getsockname()[1]
     r = ds.depot_serve(params(port=port))
     assert r["port"] == port
+    r2 = ds.depot_serve(params(port=0, lifetime=200))       # other settings, same run: restarted
+    assert r2["changed"] is True and r2["pid"] != r["pid"]
+    assert not wait_gone(r["pid"])
+
+
+def test_two_folders_under_one_name_are_two_servers(site, tmp_path):
+    root, state, params = site
     other = tmp_path / "other"
     other.mkdir()
     (other / "index.xml").write_text("<other/>")
-    r2 = ds.depot_serve(params(port=port, path=str(other)))
-    assert r2["changed"] is True and r2["pid"] != r["pid"]
-    assert get(r2["index_url"])[2] == b"<other/>"
-    # the old process is gone
-    with pytest.raises(OSError):
-        os.kill(r["pid"], 0)
-        time.sleep(0.5)
-        os.kill(r["pid"], 0)
+    a = ds.depot_serve(params())
+    b = ds.depot_serve(params(path=str(other)))
+    assert b["changed"] is True and b["pid"] != a["pid"]
+    assert get(a["index_url"])[2] == b"<vendorList/>" and get(b["index_url"])[2] == b"<other/>"
+    # stopping one folder leaves the other running
+    assert ds.depot_serve(params(state="stopped", path=str(other)))["changed"] is True
+    assert get(a["index_url"])[0] == 200
+    with pytest.raises(urllib.error.URLError):
+        get(b["index_url"])
+
+
+def dead_owner():
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return {"pid": p.pid, "start": "1"}
+
+
+def test_another_run_never_stops_a_server_it_does_not_own_alone(site, monkeypatch):
+    _root, state, params = site
+    a = ds.depot_serve(params(run_id="run-A"))
+    b = ds.depot_serve(params(run_id="run-B"))
+    assert b["changed"] is False and b["pid"] == a["pid"] and b["joined"] is True
+    assert b["runs"] == ["run-A", "run-B"]
+    # run B ends: the server stays for run A
+    stopped_b = ds.depot_serve(params(run_id="run-B", state="stopped"))
+    assert stopped_b["changed"] is False and stopped_b["still_used_by"] == ["run-A"]
+    assert get(a["index_url"])[0] == 200
+    # a third run asks for other settings while run A uses it: refused, naming run A
+    with pytest.raises(ds.ServeError, match="used by other runs \\(run-A\\)"):
+        ds.depot_serve(params(run_id="run-C", lifetime=100))
+    assert ds.depot_serve(params(run_id="run-A", state="stopped"))["changed"] is True
+    with pytest.raises(urllib.error.URLError):
+        get(a["index_url"])
+
+
+def test_a_cancelled_runs_server_is_cleaned_by_the_next_run(site, tmp_path, monkeypatch):
+    root, state, params = site
+    monkeypatch.setattr(srv, "run_owner", dead_owner)
+    gone = ds.depot_serve(params(run_id="cancelled"))          # its ansible-playbook process is gone
+    monkeypatch.undo()
+    other = tmp_path / "other"
+    other.mkdir()
+    nxt = ds.depot_serve(params(path=str(other), name="next"))  # any later call cleans up
+    assert nxt["changed"] is True
+    assert not wait_gone(gone["pid"])
+    key = ds.server_key("depot", os.path.realpath(str(root)))
+    assert not (state / (key + ".json")).exists()
+    assert srv.owner_alive(srv.run_owner())                     # this test's own run is alive
+
+
+def test_run_owner_is_the_outermost_ansible_process(tmp_path):
+    # a fake "ansible-playbook" parent forking a worker (same command line) that runs the probe
+    probe = tmp_path / "probe.py"
+    probe.write_text("import json, sys\nsys.path[:0] = %r\n"
+                     "from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients import depot_server\n"
+                     "print(json.dumps(depot_server.run_owner()))\n" % (sys.path,))
+    fake = tmp_path / "ansible-playbook"
+    fake.write_text("import os, subprocess, sys\n"
+                    "if os.fork() == 0:\n"
+                    "    r = subprocess.run([sys.executable, %r], stdout=subprocess.PIPE)\n"
+                    "    sys.stdout.write('%%d %%s' %% (os.getppid(), r.stdout.decode()))\n"
+                    "    sys.stdout.flush()\n"
+                    "    os._exit(0)\n"
+                    "os.wait()\n" % str(probe))
+    out = subprocess.run([sys.executable, str(fake)], stdout=subprocess.PIPE, timeout=60).stdout.decode()
+    top, owner = out.split(" ", 1)
+    assert json.loads(owner)["pid"] == int(top)
+
+
+def wait_gone(pid, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline and status_alive(pid):
+        time.sleep(0.05)
+    return status_alive(pid)
 
 
 def test_port_in_use_is_a_clear_error(site):
@@ -136,21 +215,24 @@ def test_ipv6_dual_stack(site):
 
 
 def test_stale_state_and_a_recycled_pid_are_never_killed(site):
-    _root, state, params = site
+    root, state, params = site
     p = params()
     r = ds.depot_serve(p)
-    ds._terminate({"pid": r["pid"], "server_id": json.load(open(str(state / "depot.json")))["server_id"]})
+    key = ds.server_key("depot", os.path.realpath(str(root)))
+    alive = str(state / (key + ".alive"))
+    assert srv.terminate(r["pid"], alive) is True
     # the state file now names a dead server: start again (not "already running")
     r2 = ds.depot_serve(p)
     assert r2["changed"] is True and r2["pid"] != r["pid"]
     # a state file pointing at an unrelated live process: that process is left alone
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        st = json.load(open(str(state / "depot.json")))
-        ds._terminate(st)
+        srv.terminate(r2["pid"], alive)
+        st = json.load(open(str(state / (key + ".json"))))
         st["pid"] = sleeper.pid
-        with open(str(state / "depot.json"), "w") as f:
+        with open(str(state / (key + ".json")), "w") as f:
             json.dump(st, f)
+        assert srv.terminate(sleeper.pid, alive) is False
         assert ds.depot_serve(dict(p, state="stopped"))["changed"] is True
         assert sleeper.poll() is None
     finally:
@@ -167,7 +249,7 @@ def test_lifetime_ends_the_server(site):
     assert not status_alive(r["pid"])
     # the leftover state is cleaned by stop, and a new start works
     assert ds.depot_serve(params(lifetime=1, name="short", state="stopped"))["changed"] is True
-    assert not (state / "short.json").exists()
+    assert not [n for n in os.listdir(str(state)) if n.startswith("short-") and n.endswith(".json")]
 
 
 def status_alive(pid):
@@ -189,7 +271,9 @@ def test_bad_options(site, tmp_path):
         ds.depot_serve(params(path=str(tmp_path / "missing")))
     with pytest.raises(InputError, match="name"):
         ds.depot_serve(params(name="../x"))
-    with pytest.raises(InputError, match="port"):
+    with pytest.raises(InputError, match="listen_port"):
         ds.depot_serve(params(port=70000))
+    with pytest.raises(InputError, match="listen_port"):
+        ds.depot_serve(dict(params(), listen_port=-1))
     with pytest.raises(InputError, match="path is required"):
         ds.depot_serve(params(path=None))
