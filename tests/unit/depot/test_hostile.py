@@ -301,8 +301,8 @@ def test_duplicate_member_names(tmp_path):
 
 
 def test_too_many_members(tmp_path, monkeypatch):
-    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import sources as _depot_sources
-    monkeypatch.setattr(_depot_sources, "MAX_ZIP_MEMBERS", 5)
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import containers as _depot_containers
+    monkeypatch.setattr(_depot_containers, "MAX_ZIP_MEMBERS", 5)
     p = tmp_path / "many.zip"
     with zipfile.ZipFile(p, "w") as z:
         for i in range(6):
