@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError, TaskFailedError, TaskTimeoutError,
     VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_text
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact
 
 try:
     import requests
@@ -112,7 +112,7 @@ class VlcmClient(object):
         return [s for s in (self._password, self._session_id) if s]
 
     def _redact(self, text: Any) -> str:
-        return redact_text(str(text), self.secrets) or ""
+        return redact(str(text), self.secrets) or ""
 
     def _verify(self) -> Any:
         if not self.validate_certs:
