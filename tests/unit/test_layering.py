@@ -67,9 +67,6 @@ TEMPORARY_ALLOWED: Dict[Tuple[str, str, str], str] = {
     ("function_size", "plugins/module_utils/_depot/parse.py", "_vib"): "H6 (hot path, split with make bench)",
     ("function_size", "plugins/module_utils/_depot/cache.py", "_encode"): "H6 (hot path, split with make bench)",
     ("function_size", "plugins/module_utils/_patch/plan.py", "build"): "H3 splits build() into its phases",
-    # H5's own, removed as the splits land in this session:
-    ("file_size", "plugins/module_utils/_imagebuilder/resolve.py", ""): "H5: split",
-    ("function_size", "plugins/module_utils/_imagebuilder/resolve.py", "apply_candidates"): "H5: split",
 }
 
 

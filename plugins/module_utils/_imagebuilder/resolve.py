@@ -67,12 +67,14 @@ API (what scan/deploy build on)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_LEVELS, acceptance_allows, normalize_acceptance)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import (
-    VibVersion, normalize_relation, platform_version_matches)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import platform_version_matches
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.vibindex import (  # noqa: F401 (re-exports)
+    ESX_BASE, ESX_VERSION, VibIndex, _KNOWN_REL, _VCACHE, _VCACHE_MAX, _ids, _newest_first, _provide_satisfies,
+    _rel_text, _satisfies, _ver, esx_version_of, vcmp, version_part)
 
 SEVERITIES = ("error", "warning", "info")
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -85,8 +87,6 @@ ACCEPTANCE_LEVEL = "acceptance_level"
 PLATFORM_MISMATCH = "platform_mismatch"
 
 DEFAULT_PRODUCT_LINE = "embeddedEsx"
-ESX_BASE = "esx-base"
-ESX_VERSION = "esx-version"
 
 # Skip reasons of apply_candidates
 ALREADY_INSTALLED = "already_installed"
@@ -123,163 +123,6 @@ def sort_findings(findings):
             seen.add(key)
             out.append(f)
     return out
-
-
-# ---- versions (cached: the same strings are compared over and over) --------------------------------
-_VCACHE = {}
-_VCACHE_MAX = 200000
-
-
-def _ver(text):
-    v = _VCACHE.get(text)
-    if v is None:
-        if len(_VCACHE) > _VCACHE_MAX:
-            _VCACHE.clear()
-        v = _VCACHE[text] = VibVersion(text)
-    return v
-
-
-def vcmp(a, b):
-    """-1/0/1 comparing two version strings (cached parse)."""
-    return _ver(a).compare(_ver(b))
-
-
-_KNOWN_REL = ("<<", "<=", "=", ">=", ">>", "!=")
-
-
-def _satisfies(version, relation, wanted):
-    if not relation or wanted in (None, ""):
-        return True
-    if version in (None, ""):
-        return False
-    if relation not in _KNOWN_REL:
-        relation = normalize_relation(relation)
-        if relation is None:
-            return True
-    c = _ver(version).compare(_ver(wanted))
-    if relation == "<<":
-        return c < 0
-    if relation == "<=":
-        return c <= 0
-    if relation == "=":
-        return c == 0
-    if relation == ">=":
-        return c >= 0
-    if relation == ">>":
-        return c > 0
-    return c != 0
-
-
-def _provide_satisfies(provided_version, rel):
-    """A provide ``name [= provided_version]`` against constraint ``rel`` (same name)."""
-    if not rel.relation:
-        return True
-    if provided_version in (None, ""):
-        return False
-    return _satisfies(provided_version, rel.relation, rel.version)
-
-
-def version_part(text):
-    """``6.7.0-0.0.8169922`` -> ``6.7.0`` (the version half of a VIB version)."""
-    return _ver(text).version if text else None
-
-
-def _newest_first(vibs):
-    return sorted(vibs, key=lambda v: (_ver(v.version).sort_key(), v.id), reverse=True)
-
-
-def _rel_text(rel):
-    return str(rel)
-
-
-def _ids(vibs):
-    return tuple(sorted({v.id for v in vibs}))
-
-
-# ---- index --------------------------------------------------------------------------------------------
-class VibIndex(object):
-    """Lookup structure over a set of VIBs, built once in O(n).
-
-    ``by_id``: id -> Vib; ``by_name``: name -> [Vib] (newest first); ``_prov``: provided name -> [(Vib, version)]
-    including each VIB's own name and version.
-    """
-
-    def __init__(self, vibs):
-        self.by_id = {}
-        by_name = {}
-        prov = {}
-        for v in vibs:
-            if v.id in self.by_id:
-                continue
-            self.by_id[v.id] = v
-            by_name.setdefault(v.name, []).append(v)
-            prov.setdefault(v.name, []).append((v, v.version))
-            for p in v.provides:
-                prov.setdefault(p.name, []).append((v, p.version))
-        self.by_name = {n: (_newest_first(lst) if len(lst) > 1 else lst) for n, lst in by_name.items()}
-        self._prov = prov
-
-    def __len__(self):
-        return len(self.by_id)
-
-    def __iter__(self):
-        return iter(self.by_id.values())
-
-    def __contains__(self, vib_id):
-        return vib_id in self.by_id
-
-    @property
-    def vibs(self):
-        return list(self.by_id.values())
-
-    def newest(self, name):
-        lst = self.by_name.get(name)
-        return lst[0] if lst else None
-
-    def providers(self, rel, exclude=None):
-        """VIBs whose name or provides satisfy ``rel`` (a ``Relation``), each once, in index order."""
-        out = []
-        seen = set()
-        for vib, pver in self._prov.get(rel.name, ()):
-            if vib.id in seen or (exclude is not None and vib.id == exclude):
-                continue
-            if _provide_satisfies(pver, rel):
-                seen.add(vib.id)
-                out.append(vib)
-        return out
-
-    def satisfied(self, rel):
-        for vib, pver in self._prov.get(rel.name, ()):
-            if _provide_satisfies(pver, rel):
-                return True
-        return False
-
-    def name_matches(self, rel, exclude=None):
-        """VIBs whose own name and version match ``rel`` (what a ``replaces`` constraint retires)."""
-        return [v for v in self.by_name.get(rel.name, ())
-                if (exclude is None or v.id != exclude) and _satisfies(v.version, rel.relation, rel.version)]
-
-    def conflicts_with(self, rel, exclude=None):
-        """VIBs a ``conflicts`` constraint hits (names and provides)."""
-        return self.providers(rel, exclude=exclude)
-
-    def esx_version(self):
-        """The image's ESXi version (``6.7.0``): the ``esx-version`` provide of its esx-base, else esx-base's
-        own version half; None when the set has no esx-base."""
-        best = None
-        for vib, pver in self._prov.get(ESX_VERSION, ()):
-            if pver and (best is None or vcmp(pver, best) > 0):
-                best = pver
-        if best:
-            return version_part(best)
-        base = self.newest(ESX_BASE)
-        return version_part(base.version) if base is not None else None
-
-
-def esx_version_of(vibs):
-    """The ESXi version (``8.0.3``) that a VIB set's esx-base gives it, or None."""
-    idx = vibs if isinstance(vibs, VibIndex) else VibIndex(vibs)
-    return idx.esx_version()
 
 
 # ---- set validation ------------------------------------------------------------------------------------
@@ -553,6 +396,70 @@ def _finding_key(f):
     return (f.type, f.vib, f.detail)
 
 
+def _target_version(cand: List[Any], inst_idx: VibIndex) -> Optional[str]:
+    """The ESXi version after the change: the ``esx-version`` of the newest esx-base among installed and
+    candidates (an esx-base upgrade changes it), else the installed one's, else None."""
+    bases = [v for v in cand if v.name == ESX_BASE] + list(inst_idx.by_name.get(ESX_BASE, ()))
+    if bases:
+        return VibIndex(_newest_first(bases)[:1]).esx_version()
+    return inst_idx.esx_version()
+
+
+def _against_installed(chosen: List[Any], inst_idx: VibIndex, allow_downgrade: bool,
+                       skipped: List[Skip]) -> List[Any]:
+    """Step 3 of ``apply_candidates``: candidates left after comparing with the installed VIB of the same name
+    and with the installed VIBs' ``replaces``; the others are appended to ``skipped``."""
+    inst_replaces: Dict[str, List[Tuple[Any, Any]]] = {}
+    for inst in inst_idx:
+        for rel in inst.replaces:
+            inst_replaces.setdefault(rel.name, []).append((inst, rel))
+    to_install = []
+    for v in chosen:
+        same = inst_idx.by_name.get(v.name, [])
+        if same:
+            equal = [i for i in same if vcmp(i.version, v.version) == 0]
+            if equal:
+                skipped.append(Skip(v, ALREADY_INSTALLED, equal[0].id, "%s is installed" % equal[0].id))
+                continue
+            newer = [i for i in same if vcmp(i.version, v.version) > 0]
+            if newer and not allow_downgrade:
+                skipped.append(Skip(v, OLDER_THAN_INSTALLED, newer[0].id,
+                                    "installed %s is newer than %s" % (newer[0].version, v.version)))
+                continue
+        by = None
+        for inst, rel in inst_replaces.get(v.name, ()):
+            if inst.name != v.name and _satisfies(v.version, rel.relation, rel.version):
+                by = inst
+                break
+        if by is not None:
+            skipped.append(Skip(v, REPLACED_BY_INSTALLED, by.id, "installed %s replaces %s" % (by.id, v.name)))
+            continue
+        to_install.append(v)
+    return to_install
+
+
+def _drop_retired_candidates(to_install: List[Any], skipped: List[Skip]) -> List[Any]:
+    """Step 4 of ``apply_candidates``: a candidate retired by another candidate's ``replaces`` is
+    ``superseded_by_candidate`` (to a fix point; chains are short)."""
+    active = {v.id: v for v in to_install}
+    changed = True
+    while changed:
+        changed = False
+        names = {v.name: v for v in active.values()}
+        for v in list(active.values()):
+            if v.id not in active:
+                continue
+            for rel in v.replaces:
+                victim = names.get(rel.name)
+                if victim is not None and victim.id in active and victim.name != v.name \
+                        and _satisfies(victim.version, rel.relation, rel.version):
+                    del active[victim.id]
+                    skipped.append(Skip(victim, SUPERSEDED_BY_CANDIDATE, v.id,
+                                        "%s replaces %s" % (v.id, _rel_text(rel))))
+                    changed = True
+    return [v for v in to_install if v.id in active]
+
+
 def apply_candidates(installed, candidates, minimum_acceptance=None, product_line=DEFAULT_PRODUCT_LINE,
                      esx_version=None, allow_downgrade=False, check_platform_applicability=True, catalog=None):
     """Decide what installing ``candidates`` (Vibs from a depot, e.g. the VIBs of selected bulletins) on a host
@@ -582,13 +489,7 @@ def apply_candidates(installed, candidates, minimum_acceptance=None, product_lin
     skipped = []
 
     # 1. platform
-    target_version = esx_version
-    if target_version is None:
-        bases = [v for v in cand if v.name == ESX_BASE] + list(inst_idx.by_name.get(ESX_BASE, ()))
-        if bases:
-            target_version = VibIndex(_newest_first(bases)[:1]).esx_version()
-        else:
-            target_version = inst_idx.esx_version()
+    target_version = esx_version if esx_version is not None else _target_version(cand, inst_idx)
     if check_platform_applicability:
         keep = []
         for v in cand:
@@ -611,54 +512,10 @@ def apply_candidates(installed, candidates, minimum_acceptance=None, product_lin
             skipped.append(Skip(other, SUPERSEDED_BY_CANDIDATE, lst[0].id,
                                 "a newer candidate %s of %s is chosen" % (lst[0].id, name)))
 
-    # 3. against installed
-    inst_replaces = {}
-    for inst in inst_idx:
-        for rel in inst.replaces:
-            inst_replaces.setdefault(rel.name, []).append((inst, rel))
-    to_install = []
+    # 3. against installed; 4. candidates retiring candidates
+    to_install = _drop_retired_candidates(_against_installed(chosen, inst_idx, allow_downgrade, skipped), skipped)
     replaces = {}
     removing = {}
-    for v in chosen:
-        same = inst_idx.by_name.get(v.name, [])
-        if same:
-            equal = [i for i in same if vcmp(i.version, v.version) == 0]
-            if equal:
-                skipped.append(Skip(v, ALREADY_INSTALLED, equal[0].id, "%s is installed" % equal[0].id))
-                continue
-            newer = [i for i in same if vcmp(i.version, v.version) > 0]
-            if newer and not allow_downgrade:
-                skipped.append(Skip(v, OLDER_THAN_INSTALLED, newer[0].id,
-                                    "installed %s is newer than %s" % (newer[0].version, v.version)))
-                continue
-        by = None
-        for inst, rel in inst_replaces.get(v.name, ()):
-            if inst.name != v.name and _satisfies(v.version, rel.relation, rel.version):
-                by = inst
-                break
-        if by is not None:
-            skipped.append(Skip(v, REPLACED_BY_INSTALLED, by.id, "installed %s replaces %s" % (by.id, v.name)))
-            continue
-        to_install.append(v)
-
-    # 4. candidates retiring candidates (fix point; chains are short)
-    active = {v.id: v for v in to_install}
-    changed = True
-    while changed:
-        changed = False
-        names = {v.name: v for v in active.values()}
-        for v in list(active.values()):
-            if v.id not in active:
-                continue
-            for rel in v.replaces:
-                victim = names.get(rel.name)
-                if victim is not None and victim.id in active and victim.name != v.name \
-                        and _satisfies(victim.version, rel.relation, rel.version):
-                    del active[victim.id]
-                    skipped.append(Skip(victim, SUPERSEDED_BY_CANDIDATE, v.id,
-                                        "%s replaces %s" % (v.id, _rel_text(rel))))
-                    changed = True
-    to_install = [v for v in to_install if v.id in active]
 
     # 5. what leaves the host
     for v in to_install:
