@@ -23,17 +23,15 @@ or ``None``).
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import sys
-import weakref
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
-    Bulletin, Checksum, Component, FileList, ImageProfile, MetadataRef, Payload, Platform, Provide, Relation, Vib,
+    Bulletin, Checksum, Component, ImageProfile, Payload, Platform, Provide, Relation, Vib,
     normalize_acceptance,
 )
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import element_to_dict, parse_xml
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import parse_xml
 
 _intern = sys.intern
 _RELATIONS = frozenset(("<<", "<=", "=", ">=", ">>"))
@@ -258,11 +256,6 @@ def _required(d, tag, source, what):
 _SMALL = {}   # shared copies of short repeated values (checksum and payload types)
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "True": True, "False": False}
 _tnew = tuple.__new__     # named-tuple models without their keyword-handling __new__ (hot path)
-# text of a file list -> its shared FileList (releases repeat most lists unchanged); weak, so a list lives only
-# as long as a VIB that holds it
-_FILE_LISTS = weakref.WeakValueDictionary()
-_MAX_FILE_LISTS = 20000
-_NUL = "\x00"             # cannot occur in XML text: the separator of FileList texts built here
 
 
 def _fast_checksum(el):
@@ -281,123 +274,6 @@ def _flag(el, default, what, source):
     return v
 
 
-_FL_OPEN = b"<file-list>"
-_FL_CLOSE = b"</file-list>"
-_FL_ANY = b"<file-list"
-_FL_SEP = "</file><file>"
-FAST_FILE_LIST_MIN = 8192
-_XML_BAD_BYTES = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32))
-_FL_PLAIN = bytes(c for c in range(256) if c != 0x3c and c not in _XML_BAD_BYTES)   # all but "<" and those
-_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9A-Fa-f]+|amp|lt|gt|quot|apos);")
-_ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-
-
-def _unescape(text):
-    if "&" not in text:
-        return text
-    if text.count("&") != len(_ENTITY.findall(text)):
-        return None
-
-    def repl(m):
-        e = m.group(1)
-        if e[0] == "#":
-            return chr(int(e[2:], 16) if e[1] == "x" else int(e[1:]))
-        return _ENTITY_CHARS[e]
-    try:
-        return _ENTITY.sub(repl, text)
-    except (ValueError, OverflowError):
-        return None
-
-
-def split_file_list(data):
-    """Fast path for big records (esx-base lists ~4,900 files): ``(data_with_empty_file_list, files)`` or None.
-
-    Used only when the ``<file-list>`` segment is provably plain ``<file>text</file>`` markup (no comments,
-    CDATA, nested markup, control characters or unknown entities) and occurs once; the rest of the document,
-    with ``<file-list/>`` in its place, still goes through the safe parser, and ``parse_vib`` checks that the
-    placeholder is a direct child of ``<vib>``. Anything else returns None and the normal path is used.
-    """
-    a = data.find(_FL_OPEN)
-    if a < 0:
-        return None
-    # The close tag is looked for from the end (the list is most of the record, a forward search would scan
-    # it once more). The segment is only accepted when the close tag is the one right after the list: any
-    # earlier "</file-list>" lies inside the segment, and its "<" fails the separator count. Then the first
-    # close tag is tried, as a forward search would have found it.
-    b = data.rfind(_FL_CLOSE)
-    out = _split_at(data, a, b)
-    if out is None and b > a:
-        first = data.find(_FL_CLOSE, a, b)
-        if first >= 0:
-            out = _split_at(data, a, first)
-    return out
-
-
-def _split_at(data, a, b):
-    """``split_file_list`` for the ``<file-list>`` at ``a`` closed at ``b``."""
-    if b < 0 or b - a < FAST_FILE_LIST_MIN or data.find(_FL_ANY, 0, a + len(_FL_ANY)) != a or data.find(_FL_ANY, b) >= 0:
-        return None
-    if b"!" in data and b"<!" in data:      # comments, CDATA, declarations: normal path
-        return None
-    start = a + len(_FL_OPEN)
-    if not (data.startswith(b"<file>", start) and data.endswith(b"</file>", start, b)):
-        return None
-    if not _utf8_document(data):
-        return None
-    body = data[start + 6:b - 7]
-    # only "<" and the bytes XML forbids survive: none of the latter, and every "<" in a separator
-    marks = body.translate(None, _FL_PLAIN)
-    if marks.count(b"<") != len(marks):
-        return None
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    # every "<" of the body must belong to a separator: then no part holds markup
-    if len(marks) != 2 * text.count(_FL_SEP) or (b"]" in body and b"]]>" in body):
-        return None
-    if "&" in text:
-        parts = [_unescape(x) for x in text.split(_FL_SEP)]
-        if any(x is None for x in parts):
-            return None
-        files = file_list(parts)
-    else:
-        # kept as the one string it is, separators included (no split into thousands of small strings)
-        files = _FILE_LISTS.get(text)
-        if files is None:
-            files = FileList(text, _FL_SEP)
-            if len(_FILE_LISTS) < _MAX_FILE_LISTS:
-                _FILE_LISTS[text] = files
-    return data[:a] + b"<file-list/>" + data[b + len(_FL_CLOSE):], files
-
-
-def file_list(paths):
-    """A shared compact ``FileList`` of ``paths`` (``()`` when empty; empty paths dropped)."""
-    paths = [x for x in paths if x]
-    if not paths:
-        return ()
-    text = _NUL.join(paths)
-    files = _FILE_LISTS.get(text)
-    if files is None:
-        files = FileList(text, _NUL)
-        if len(_FILE_LISTS) < _MAX_FILE_LISTS:
-            _FILE_LISTS[text] = files
-    return files
-
-
-_XML_DECL_ENCODING = re.compile(br"<\?xml[^>]*?\sencoding\s*=\s*[\"']([^\"']*)[\"']")
-
-
-def _utf8_document(data):
-    """True unless an XML declaration names an encoding other than UTF-8 (the fast path decodes UTF-8)."""
-    head = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
-    if not head.startswith(b"<?xml"):
-        return True
-    end = head.find(b"?>")
-    m = _XML_DECL_ENCODING.match(head, 0, end + 2 if end >= 0 else 0)
-    return m is None or m.group(1).lower() in (b"utf-8", b"utf8")
-
-
 def parse_vib_bytes(data, source=None):
     """``parse_vib`` for raw bytes, with the fast path for big file lists."""
     split = split_file_list(data) if len(data) > FAST_FILE_LIST_MIN else None
@@ -412,6 +288,78 @@ def parse_vib(data, source=None, files=None):
     ``files`` (internal) is the file list already taken out by ``split_file_list``.
     """
     return _vib(_as_root(data, source, "vib"), source, files)
+
+
+_NO_RELATIONS = ((), (), (), ())
+_NO_SYSTEM = (True, (), ())
+
+
+def _relationships(el, source):
+    """``(depends, conflicts, replaces, provides)`` of a ``<relationships>`` element."""
+    depends = conflicts = replaces = provides = ()
+    for r in el:
+        if not len(r):
+            continue
+        t = r.tag
+        if t == "depends":
+            depends = _constraints(r, source)
+        elif t == "conflicts":
+            conflicts = _constraints(r, source)
+        elif t == "replaces":
+            replaces = _constraints(r, source)
+        elif t == "provides":
+            provides = _provides(r, source)
+    return depends, conflicts, replaces, provides
+
+
+def _system_requires(el, source):
+    """``(maintenance_mode_required, platforms, hw_platforms)`` of a ``<system-requires>`` element."""
+    maint = True
+    hw = ()
+    plats = None
+    for r in el:
+        t = r.tag
+        if t == "maintenance-mode":
+            maint = _BOOL_TEXT.get(r.text)
+            if maint is None:
+                maint = _bool(r, True, "maintenance-mode", source)
+            if not maint:
+                # newer descriptors may say install="true"/remove="true" instead of the text
+                maint = (r.get(b"install", "").lower() == "true")
+        elif t == "softwarePlatform":
+            if plats is None:
+                plats = []
+            plats.append(platform(r.get(b"productLineID", ""), r.get(b"version", ""), r.get(b"locale", "")))
+        elif t == "hwplatform":
+            hw = hw + (dict(r.attrib),)
+    return maint, tuple(plats) if plats else (), hw
+
+
+def _payloads_of(el, source):
+    """The ``Payload`` tuple of a non-empty ``<payloads>`` element (hot path: named tuples built directly)."""
+    out = []
+    for p in el:
+        pname = p.get(b"name")
+        if not pname:
+            raise DepotFormatError("payload without a name", source=source)
+        size = p.get(b"size")
+        usize = p.get(b"uncompressed-size")
+        ptype = p.get(b"type") or ""
+        cks = []
+        for c in p:
+            if c.tag != "checksum":
+                continue
+            ctype = c.get(b"checksum-type")
+            ct = c.text
+            cks.append(_tnew(Checksum, (_SMALL.setdefault(ctype, ctype) if ctype else "",
+                                        ct.strip() if ct else "", c.get(b"verify-process"))))
+        out.append(_tnew(Payload, (
+            _intern(pname), _SMALL.setdefault(ptype, ptype),
+            int(size) if size and size.isdigit() else _int(size, "payload %s size" % pname, source),
+            None if usize is None else (
+                int(usize) if usize.isdigit() else _int(usize, "payload %s uncompressed-size" % pname, source)),
+            p.get(b"compression-option"), tuple(cks))))
+    return tuple(out)
 
 
 def _vib(root, source, files):
@@ -435,45 +383,10 @@ def _vib(root, source, files):
     vendor = _intern(vendor)
     vtype = _intern(vtype)
 
-    depends = conflicts = replaces = provides = ()
     el = get("relationships")
-    if el is not None:
-        for r in el:
-            if not len(r):
-                continue
-            t = r.tag
-            if t == "depends":
-                depends = _constraints(r, source)
-            elif t == "conflicts":
-                conflicts = _constraints(r, source)
-            elif t == "replaces":
-                replaces = _constraints(r, source)
-            elif t == "provides":
-                provides = _provides(r, source)
-
-    maint = True
-    platforms = ()
-    hw = ()
+    depends, conflicts, replaces, provides = _relationships(el, source) if el is not None else _NO_RELATIONS
     el = get("system-requires")
-    if el is not None:
-        plats = None
-        for r in el:
-            t = r.tag
-            if t == "maintenance-mode":
-                maint = _BOOL_TEXT.get(r.text)
-                if maint is None:
-                    maint = _bool(r, True, "maintenance-mode", source)
-                if not maint:
-                    # newer descriptors may say install="true"/remove="true" instead of the text
-                    maint = (r.get(b"install", "").lower() == "true")
-            elif t == "softwarePlatform":
-                if plats is None:
-                    plats = []
-                plats.append(platform(r.get(b"productLineID", ""), r.get(b"version", ""), r.get(b"locale", "")))
-            elif t == "hwplatform":
-                hw = hw + (dict(r.attrib),)
-        if plats:
-            platforms = tuple(plats)
+    maint, platforms, hw = _system_requires(el, source) if el is not None else _NO_SYSTEM
 
     el = get("acceptance-level")
     acceptance = _ACCEPT_CACHE.get(el.text) if el is not None else None
@@ -507,32 +420,8 @@ def _vib(root, source, files):
         else:
             files = file_list(_FILES(el))
 
-    payloads = ()
     el = get("payloads")
-    if el is not None and len(el):
-        out = []
-        for p in el:
-            pname = p.get(b"name")
-            if not pname:
-                raise DepotFormatError("payload without a name", source=source)
-            size = p.get(b"size")
-            usize = p.get(b"uncompressed-size")
-            ptype = p.get(b"type") or ""
-            cks = []
-            for c in p:
-                if c.tag != "checksum":
-                    continue
-                ctype = c.get(b"checksum-type")
-                ct = c.text
-                cks.append(_tnew(Checksum, (_SMALL.setdefault(ctype, ctype) if ctype else "",
-                                            ct.strip() if ct else "", c.get(b"verify-process"))))
-            out.append(_tnew(Payload, (
-                _intern(pname), _SMALL.setdefault(ptype, ptype),
-                int(size) if size and size.isdigit() else _int(size, "payload %s size" % pname, source),
-                None if usize is None else (
-                    int(usize) if usize.isdigit() else _int(usize, "payload %s uncompressed-size" % pname, source)),
-                p.get(b"compression-option"), tuple(cks))))
-        payloads = tuple(out)
+    payloads = _payloads_of(el, source) if el is not None and len(el) else ()
 
     packed = None
     el = get("packed-size")
@@ -657,155 +546,10 @@ def parse_profile(data, source=None):
                         _bool(d.get("readonly"), False, "readonly", source), source)
 
 
-# ---- legacy vmware.xml ----------------------------------------------------------------------------------
-def _legacy_vib(v, source):
-    d = _children(v)
-    name = _required(d, "name", source, "vmware.xml VIB")
-    version = _required(d, "version", source, "vmware.xml VIB %s" % name)
-    vendor = _intern(_required(d, "vendor", source, "vmware.xml VIB %s" % name))
-    vtype = _intern(_required(d, "vibType", source, "vmware.xml VIB %s" % name))
-    maint = True
-    plats = []
-    sr = d.get("systemReqs")
-    if sr is not None:
-        for r in sr:
-            if r.tag in ("maintenanceMode", "maintenance-mode"):
-                maint = _bool(r, True, r.tag, source)
-            elif r.tag in ("swPlatform", "softwarePlatform"):
-                a = r.attrib
-                plats.append(platform(a.get("productLineID", ""), a.get("version", ""), a.get("locale", "")))
-    depends = conflicts = replaces = provides = ()
-    rels = d.get("relationships")
-    if rels is not None:
-        for r in rels:
-            if r.tag == "depends":
-                depends = _constraints(r, source)
-            elif r.tag == "conflicts":
-                conflicts = _constraints(r, source)
-            elif r.tag == "replaces":
-                replaces = _constraints(r, source)
-            elif r.tag == "provides":
-                provides = _provides(r, source)
-    pv = d.get("provides")
-    if pv is not None and len(pv) and not provides:
-        provides = _provides(pv, source)
-    tags_el = d.get("softwareTags")
-    tags = tuple(_intern(t.text.strip()) for t in tags_el if t.text and t.text.strip()) \
-        if tags_el is not None else ()
-    rel_path = packed = checksum = None
-    vf = d.get("vibFile")
-    if vf is not None:
-        f = _children(vf)
-        rel_path = _opt_text(f.get("relativePath"))
-        packed = _int(_text(f.get("packedSize")), "packedSize", source)
-        ck = f.get("checksum")
-        if ck is not None:
-            c = _children(ck)
-            if _text(c.get("checksum")):
-                checksum = Checksum(_text(c.get("checksumType")), _text(c.get("checksum")))
-    vid = Vib.make_id(vendor, vtype, name, version)
-    return Vib(vid, name, version, vendor, vtype, "community", _text(d.get("summary")), "", None,
-               depends, conflicts, replaces, provides, maint, platforms=tuple(plats), relative_path=rel_path,
-               packed_size=packed, checksum=checksum, tags=tags, source=source)
-
-
-def parse_vmware_xml(data, source=None):
-    """``(bulletins, vibs)`` from a legacy ``vmware.xml`` (root ``metadataResponse``)."""
-    root = _as_root(data, source, "metadataResponse")
-    bulletins = []
-    vibs = []
-    for b in root:
-        if b.tag != "bulletin":
-            continue
-        d = _children(b)
-        ids = []
-        vl = d.get("vibList")
-        if vl is not None:
-            for v in vl:
-                if v.tag == "vib":
-                    vib = _legacy_vib(v, source)
-                    vibs.append(vib)
-                    ids.append(vib.id)
-                elif v.tag == "vibID" and _text(v):
-                    ids.append(_text(v))
-        bulletins.append(_bulletin_from(d, source, tuple(ids)))
-    return bulletins, vibs
-
-
-# ---- index.xml / vendor-index.xml -----------------------------------------------------------------------
-def parse_index(data, source=None):
-    """The vendors of an ``index.xml`` (root ``vendorList``) as dicts."""
-    root = _as_root(data, source, "vendorList")
-    out = []
-    for v in root:
-        if v.tag != "vendor":
-            continue
-        d = _children(v)
-        content = d.get("content")
-        cd = _children(content) if content is not None else {}
-        out.append({"name": _text(d.get("name")), "code": _text(d.get("code")),
-                    "indexfile": _text(d.get("indexfile")), "patch_url": _text(d.get("patchUrl")),
-                    "relative_path": _text(d.get("relativePath")),
-                    "content_name": _text(cd.get("name")), "content_type": _text(cd.get("type"))})
-    for v in out:
-        if not v["indexfile"]:
-            raise DepotFormatError("vendor %r has no <indexfile>" % v["name"], source=source)
-    return out
-
-
-def parse_vendor_index(data, source=None):
-    """The ``<metadata>`` entries of a ``vendor-index.xml`` (root ``metaList``); ``url`` as written."""
-    root = _as_root(data, source, "metaList")
-    out = []
-    for m in root:
-        if m.tag != "metadata":
-            continue
-        d = {}
-        channels = []
-        for c in m:
-            if c.tag == "channelName":
-                if _text(c):
-                    channels.append(_text(c))
-            else:
-                d[c.tag] = c
-        url = _text(d.get("url"))
-        if not url:
-            raise DepotFormatError("<metadata> entry without <url>", source=source)
-        out.append(MetadataRef(url, _text(d.get("productId")), _text(d.get("version")), _text(d.get("locale")),
-                               tuple(channels), _opt_text(d.get("patchUrl"))))
-    return out
-
-
-# ---- ESXi 7+ base images / add-ons (no real sample exists: parsed generically) ---------------------------
-def parse_generic(data, source=None):
-    """A JSON-safe dict from a ``baseimages/``/``addons/`` file (JSON or XML). ASSUMED format: no real sample
-    was available, so the content is kept as written (``assumed_format: True``)."""
-    stripped = data.lstrip()
-    if stripped[:1] in (b"{", b"["):
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:
-            raise DepotFormatError("malformed JSON: %s" % e, source=source)
-    else:
-        root = parse_xml(data, source)
-        value = {root.tag: element_to_dict(root)}
-    if not isinstance(value, dict):
-        value = {"value": value}
-    value = dict(value)
-    value["assumed_format"] = True
-    return value
-
-
-def generic_name(value, fallback):
-    """Best-effort key of a base image / add-on dict."""
-    for key in ("name", "displayName", "display_name", "id", "releaseID", "release_id"):
-        v = value.get(key)
-        if isinstance(v, str) and v:
-            return v
-    for v in value.values():
-        if isinstance(v, dict):
-            for key in ("name", "releaseID", "id"):
-                x = v.get(key)
-                if isinstance(x, str) and x:
-                    return x
-    return fallback
+# the fast file-list path and the legacy/index readers live in submodules; their public names are here too
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse.filelist import (  # noqa: E402
+    FAST_FILE_LIST_MIN, file_list, split_file_list,
+)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse.legacy import (  # noqa: E402,F401
+    generic_name, parse_generic, parse_index, parse_vendor_index, parse_vmware_xml,
+)
