@@ -77,7 +77,18 @@ options:
         keeping the sub-folders.
       - Files larger than 512 MiB (536870912 bytes) are refused, by name, before anything is uploaded.
       - The name C(.fleetpatch-manifest.json) at the top of the repository is reserved for the manifest.
+      - A symbolic link in O(src) whose target is outside O(src) is refused, by name, before anything is
+        uploaded (it would publish a file of the controller to every guest). See O(follow_links) for links
+        inside O(src).
     type: path
+  follow_links:
+    description:
+      - With O(src), upload what the symbolic links inside O(src) point to (files, and folders, which are
+        descended). Links whose target is outside O(src) are refused whatever this option says.
+      - When V(false), any symbolic link in O(src) is refused, by name.
+    type: bool
+    default: false
+    version_added: 0.2.0
   delete_extra:
     description:
       - With O(src), delete the files and folders of the repository folder that are not in O(src).
@@ -333,6 +344,7 @@ def argument_spec():
         path=dict(type="str"),
         src=dict(type="path"),
         delete_extra=dict(type="bool", default=False),
+        follow_links=dict(type="bool", default=False),
     )
     return spec
 

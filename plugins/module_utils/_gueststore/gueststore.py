@@ -18,14 +18,13 @@ It works through the client layer (``clients/``) and imports no third-party libr
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
 import posixpath
 import re
-import stat as _stat
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore.source import (  # noqa: F401
+    MANIFEST_NAME, MAX_FILE_SIZE, hash_file, scan_source)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, HostNotConnectedError, InputError, NotFoundError, PrecheckError, VSphereError)
 
@@ -35,8 +34,6 @@ LINUX_VERSION = (7, 0, 3)      # ESXi 7.0 Update 3: also Linux guests with VMwar
 WINDOWS_TOOLS = "11.2.5"
 LINUX_TOOLS = "11.3.0"
 
-MAX_FILE_SIZE = 512 * 1024 * 1024   # bytes (512 MiB): larger files are refused before anything is uploaded
-MANIFEST_NAME = ".fleetpatch-manifest.json"
 MANIFEST_FORMAT = 1
 DEFAULT_PATH = "GuestStore"
 URL_PREFIX = "ds:///vmfs/volumes/"
@@ -154,64 +151,6 @@ def guest_path(rel):
 
 
 # ---- local content -----------------------------------------------------------------------------
-def hash_file(path, chunk=1024 * 1024):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            data = f.read(chunk)
-            if not data:
-                break
-            digest.update(data)
-    return digest.hexdigest()
-
-
-def scan_source(src, max_size=MAX_FILE_SIZE, with_hashes=True):
-    """The files under the local folder ``src``: ``{rel: {"local", "size", "sha256"}}`` (``rel`` with ``/``).
-
-    Symbolic links to files are followed, links to folders are not descended. Refused with InputError, before
-    anything is read: a missing folder, files over ``max_size`` bytes (every one is named), special files, and a
-    file named like the manifest. Hashes are computed only when every file passed these checks.
-    """
-    if not src:
-        raise InputError("src must name a local folder")
-    if not os.path.isdir(src):
-        raise InputError("src %s is not a folder (or does not exist)" % src, source=src)
-    files = {}
-    too_big, special = [], []
-    for root, dirs, names in os.walk(src, followlinks=False):
-        dirs.sort()
-        for name in sorted(names):
-            full = os.path.join(root, name)
-            rel = os.path.relpath(full, src).replace(os.sep, "/")
-            try:
-                st = os.stat(full)
-            except OSError as exc:
-                raise InputError("cannot read %s: %s" % (full, exc.strerror or exc), source=src)
-            if not _stat.S_ISREG(st.st_mode):
-                special.append(rel)
-                continue
-            if st.st_size > max_size:
-                too_big.append("%s (%d bytes)" % (rel, st.st_size))
-                continue
-            files[rel] = {"local": full, "size": st.st_size, "sha256": None}
-    if too_big:
-        raise InputError("GuestStore files must not be larger than %d bytes (512 MiB); refused before any upload: %s"
-                         % (max_size, ", ".join(too_big)), source=src, too_large=[t.split(" (")[0] for t in too_big])
-    if special:
-        raise InputError("src contains entries that are neither files nor folders: %s" % ", ".join(special),
-                         source=src)
-    if MANIFEST_NAME in files:
-        raise InputError("src must not contain %s at its top (the name is reserved for the manifest the module "
-                         "keeps in the repository)" % MANIFEST_NAME, source=src)
-    if with_hashes:
-        for rel, rec in files.items():
-            try:
-                rec["sha256"] = hash_file(rec["local"])
-            except OSError as exc:
-                raise InputError("cannot read %s: %s" % (rec["local"], exc.strerror or exc), source=src)
-    return files
-
-
 # ---- manifest ----------------------------------------------------------------------------------
 def load_manifest(data):
     """Parse a manifest (bytes or text). Returns ``(files, problem)``: ``files`` is ``{rel: {"size", "sha256"}}``
@@ -314,6 +253,7 @@ def check_options(params):
         if delete_extra and not src:
             raise InputError("delete_extra needs src")
     out = {"state": state, "datastore": datastore, "src": src, "delete_extra": delete_extra,
+           "follow_links": bool(params.get("follow_links")),
            "hosts": list(params.get("esxi_hostname") or []), "cluster": params.get("cluster_name"),
            "datacenter": params.get("datacenter"), "url": None, "path": None}
     if url:
@@ -346,7 +286,7 @@ def manage(params, check_mode=False, partial=None, diff=False, warn=None, client
     ``FleetpatchError`` when anything fails (after the other hosts were handled, see ``_Job``).
     """
     req = check_options(params)
-    local = scan_source(req["src"]) if req["src"] else None   # the local checks come before any connection
+    local = scan_source(req["src"], follow_links=req["follow_links"]) if req["src"] else None   # before connecting
     client = (client_factory or connect)(params)
     try:
         job = _Job(client, req, local, check_mode, partial if partial is not None else {}, diff, warn,

@@ -137,15 +137,43 @@ def test_scan_source_errors(tmp_path):
     assert "reserved" in str(e.value)
 
 
-def test_scan_source_follows_file_links_not_folder_links(tmp_path):
+def test_scan_source_refuses_links_that_leave_src_by_name(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "f.txt").write_bytes(b"data")
     src = tmp_path / "src"
-    src.mkdir()
-    os.symlink(str(outside / "f.txt"), str(src / "link.txt"))
+    (src / "sub").mkdir(parents=True)
+    (src / "ok.txt").write_bytes(b"ok")
+    os.symlink("/etc/hostname", str(src / "hostname"))
+    os.symlink(str(outside / "f.txt"), str(src / "sub" / "link.txt"))
     os.symlink(str(outside), str(src / "dirlink"))
-    assert sorted(gs.scan_source(str(src))) == ["link.txt"]
+    os.symlink("../../outside/f.txt", str(src / "sub" / "relative.txt"))
+    for follow in (False, True):
+        with pytest.raises(InputError) as e:
+            gs.scan_source(str(src), follow_links=follow)
+        msg = str(e.value)
+        assert "outside src" in msg and "before any upload" in msg
+        for name in ("hostname", "sub/link.txt", "dirlink", "sub/relative.txt"):
+            assert name in msg
+        assert sorted(e.value.to_result()["links"]) == ["dirlink", "hostname", "sub/link.txt", "sub/relative.txt"]
+        assert "ok.txt" not in msg
+
+
+def test_scan_source_links_inside_src_only_with_follow_links(tmp_path):
+    src = tmp_path / "src"
+    (src / "real").mkdir(parents=True)
+    (src / "real" / "a.txt").write_bytes(b"a")
+    os.symlink("real/a.txt", str(src / "alias.txt"))
+    os.symlink("real", str(src / "dir-alias"))
+    os.symlink("..", str(src / "real" / "loop"))                # back to src: descended once, no loop
+    with pytest.raises(InputError) as e:
+        gs.scan_source(str(src))
+    assert "set follow_links: true" in str(e.value) and "alias.txt" in str(e.value)
+    files = gs.scan_source(str(src), follow_links=True)
+    assert sorted(files) == ["alias.txt", "dir-alias/a.txt", "real/a.txt"]
+    real = os.path.realpath(str(src / "real" / "a.txt"))
+    assert {f["local"] for f in files.values()} == {real}
+    assert files["alias.txt"]["sha256"] == hashlib.sha256(b"a").hexdigest()
 
 
 # ---- manifest ------------------------------------------------------------------------------------
