@@ -48,47 +48,23 @@ options:
         E(SSL_CERT_FILE) and the system trust store.
       - Ignored when O(validate_certs=false).
     type: path
-notes:
-  - The connection options can be set once for all modules of this collection with
-    C(module_defaults) and the group C(group/fleetpatch.esxi.esxi).
-"""
-
-    # For modules that do not connect (depot, validation, report modules): the options exist only so that
-    # module_defaults for group/fleetpatch.esxi.esxi, which usually sets them, apply to every module.
-    UNUSED = r"""
-options:
-  hostname:
+  proxy_host:
     description:
-      - Not used by this module, which does not connect to vCenter Server or ESXi.
-      - Accepted so that C(module_defaults) for C(group/fleetpatch.esxi.esxi) can set the connection options once
-        for every module of the collection.
-      - Where this module has a O(validate_certs) option of its own, it is about the depot's HTTPS certificate, and
-        a group default for C(validate_certs) applies to it as well.
+      - Address of an HTTP proxy that relays all HTTPS requests to the vCenter Server or ESXi host (an HTTP
+        C(CONNECT) tunnel; TLS still ends at vCenter or ESXi, so O(validate_certs) and O(ca_path) apply as usual).
+      - The format is a host name or an IP address.
+      - If not set, the value of the E(VMWARE_PROXY_HOST) environment variable is used. By default no proxy is
+        used for vCenter Server or ESXi (the C(https_proxy) environment variable is not read for them).
+      - Depot downloads have their own proxy option where the module reads a depot.
     type: str
-  username:
+  proxy_port:
     description:
-      - Not used by this module; see O(hostname).
-    type: str
-    aliases: [user, admin]
-  password:
-    description:
-      - Not used by this module; see O(hostname).
-    type: str
-    aliases: [pass, pwd]
-  port:
-    description:
-      - Not used by this module; see O(hostname).
+      - Port of the HTTP proxy given in O(proxy_host).
+      - If not set, the value of the E(VMWARE_PROXY_PORT) environment variable is used, then V(80).
     type: int
-  ca_path:
-    description:
-      - Not used by this module; see O(hostname).
-    type: path
-"""
-
-    UNUSED_VALIDATE_CERTS = r"""
-options:
-  validate_certs:
-    description:
-      - Not used by this module, which does not connect to vCenter Server or ESXi; see O(hostname).
-    type: bool
+notes:
+  - The connection options are named as in C(vmware.vmware), with the same environment variables. They can be
+    set once for every module of this collection that connects with C(module_defaults) and the action group
+    C(group/fleetpatch.esxi.vmware) (or C(group/fleetpatch.esxi.esxi), the same modules); one YAML anchor can
+    feed C(group/vmware.vmware.vmware) as well.
 """

@@ -31,7 +31,6 @@ requirements:
   - lxml
   - requests (for online depots)
 extends_documentation_fragment:
-  - fleetpatch.esxi.connection.unused
   - fleetpatch.esxi.depot
   - fleetpatch.esxi.attributes
 attributes:
@@ -190,7 +189,6 @@ depot_warnings:
   elements: str
 """
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.build import build_depot
@@ -199,7 +197,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module im
 
 def main():
     spec = depot_argument_spec()
-    spec.update(unused_connection_argument_spec(with_validate_certs=False))
     spec.update(
         dest=dict(type="path", required=True),
         bulletins=dict(type="list", elements="str"),

@@ -30,8 +30,6 @@ description:
 author:
   - fleetpatch.esxi contributors (@fleetpatch)
 extends_documentation_fragment:
-  - fleetpatch.esxi.connection.unused
-  - fleetpatch.esxi.connection.unused_validate_certs
   - fleetpatch.esxi.attributes
 attributes:
   check_mode:
@@ -61,8 +59,8 @@ options:
     description:
       - The TCP port. V(0) picks a free port, which the task returns. A server already running on any port is
         then kept.
-      - Named C(listen_port) rather than C(port) because C(port) is the vCenter/ESXi port that C(module_defaults)
-        for C(group/fleetpatch.esxi.esxi) usually sets.
+      - Named C(listen_port) rather than C(port), the name of the vCenter/ESXi port in the connecting modules.
+        This module does not connect to vCenter or ESXi and accepts none of their connection options.
     type: int
     default: 8080
   url_host:
@@ -206,7 +204,6 @@ joined:
   version_added: 0.2.0
 """
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.serve import depot_serve
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
@@ -215,7 +212,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module im
 def main():
     module = FleetpatchModule(
         dict(
-            **unused_connection_argument_spec(with_validate_certs=True),
             state=dict(type="str", choices=["started", "stopped"], default="started"),
             path=dict(type="path"),
             bind=dict(type="str", default="127.0.0.1"),

@@ -21,7 +21,6 @@ requirements:
   - lxml
   - requests (for HTTP(S) depots)
 extends_documentation_fragment:
-  - fleetpatch.esxi.connection.unused
   - fleetpatch.esxi.depot
   - fleetpatch.esxi.attributes
   - fleetpatch.esxi.attributes.info_module
@@ -414,7 +413,6 @@ depot_warnings:
   elements: str
 """
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import (
     depot_argument_spec, depot_params,
 )
@@ -424,7 +422,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.info import
 
 def main():
     spec = depot_argument_spec()
-    spec.update(unused_connection_argument_spec(with_validate_certs=False))
     module = FleetpatchModule(spec, secret_urls=("depot", "proxy"), supports_check_mode=True)
     module.run(lambda ctx: depot_info(depot_params(ctx.params)))
 

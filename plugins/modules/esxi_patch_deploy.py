@@ -179,7 +179,7 @@ options:
   keep_maintenance_mode:
     description:
       - Leave the host in maintenance mode at the end of a successful deploy, also when this task entered it. The
-        host is then yours: a later run does not take it out of maintenance mode.
+        host is then yours, and a later run does not take it out of maintenance mode.
     type: bool
     default: false
     version_added: 0.2.0

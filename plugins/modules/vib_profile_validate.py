@@ -29,7 +29,6 @@ requirements:
   - cryptography and asn1crypto (with O(verify_signatures))
   - zstandard (optional, to verify the decompressed checksums of ESXi 9 C(vzstd) payloads)
 extends_documentation_fragment:
-  - fleetpatch.esxi.connection.unused
   - fleetpatch.esxi.depot
   - fleetpatch.esxi.attributes
   - fleetpatch.esxi.attributes.info_module
@@ -338,7 +337,6 @@ diff:
       elements: str
 """
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import unused_connection_argument_spec
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import (
     depot_argument_spec, depot_params)
@@ -350,7 +348,6 @@ ACCEPTANCE_CHOICES = ["certified", "accepted", "partner", "community", "VMwareCe
 
 def argument_spec():
     spec = depot_argument_spec()
-    spec.update(unused_connection_argument_spec(with_validate_certs=False))
     spec.update(
         profile=dict(type="str"),
         vibs=dict(type="list", elements="str"),

@@ -10,45 +10,33 @@ AWX "VMware vCenter" credentials work unchanged.
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from ansible.module_utils.basic import env_fallback
 
-CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs", "ca_path")
+CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs", "ca_path", "proxy_host", "proxy_port")
 
 
-def connection_argument_spec():
+def connection_argument_spec() -> dict[str, dict[str, Any]]:
     """A new dict with the connection options, to merge into a module's ``argument_spec``.
 
     ``hostname``, ``username`` and ``password`` are not ``required`` in the spec (they may come from the
     environment, and not every module needs a connection); ``require_connection()`` checks them at use.
     """
-    return dict(
+    spec: dict[str, dict[str, Any]] = dict(
         hostname=dict(type="str", fallback=(env_fallback, ["VMWARE_HOST"])),
         username=dict(type="str", aliases=["user", "admin"], fallback=(env_fallback, ["VMWARE_USER"])),
         password=dict(type="str", aliases=["pass", "pwd"], no_log=True, fallback=(env_fallback, ["VMWARE_PASSWORD"])),
         port=dict(type="int", default=443, fallback=(env_fallback, ["VMWARE_PORT"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VMWARE_VALIDATE_CERTS"])),
         ca_path=dict(type="path", fallback=(env_fallback, ["VMWARE_CA_PATH"])),
+        proxy_host=dict(type="str", fallback=(env_fallback, ["VMWARE_PROXY_HOST"])),
+        proxy_port=dict(type="int", fallback=(env_fallback, ["VMWARE_PROXY_PORT"])),
     )
-
-
-def unused_connection_argument_spec(with_validate_certs=True):
-    """The connection options for a module that does not connect to vCenter/ESXi (depot, report and validation
-    modules): accepted and ignored, so that ``module_defaults: group/fleetpatch.esxi.esxi`` with connection options
-    works for every module of the action group. Documented by ``fleetpatch.esxi.connection.unused`` (and
-    ``.unused_validate_certs`` where the module has no ``validate_certs`` of its own)."""
-    spec = dict(
-        hostname=dict(type="str"),
-        username=dict(type="str", aliases=["user", "admin"]),
-        password=dict(type="str", aliases=["pass", "pwd"], no_log=True),
-        port=dict(type="int"),
-        ca_path=dict(type="path"),
-    )
-    if with_validate_certs:
-        spec["validate_certs"] = dict(type="bool")
     return spec
 
 
-def target_argument_spec():
+def target_argument_spec() -> dict[str, dict[str, Any]]:
     """The hosts a module acts on (documented by the ``fleetpatch.esxi.targets`` doc fragment)."""
     return dict(
         esxi_hostname=dict(type="list", elements="str", aliases=["esxi_hostnames"]),
@@ -60,18 +48,18 @@ def target_argument_spec():
 _ENV = {"hostname": "VMWARE_HOST", "username": "VMWARE_USER", "password": "VMWARE_PASSWORD"}
 
 
-def missing_connection_params(params):
+def missing_connection_params(params: Mapping[str, Any]) -> list[str]:
     """Names of the connection options a connection needs but ``params`` lacks (empty list when complete)."""
     return [name for name in ("hostname", "username", "password") if not params.get(name)]
 
 
-def require_connection(module):
+def require_connection(module: Any) -> None:
     """Fail the module with one clear message if ``hostname``/``username``/``password`` are not all set."""
     missing = missing_connection_params(module.params)
     if missing:
         module.fail_json(
             msg="Missing connection option(s): %s. Set them on the task, with module_defaults "
-                "(group/fleetpatch.esxi.esxi) or in the environment (%s)."
+                "(group/fleetpatch.esxi.esxi or group/fleetpatch.esxi.vmware) or in the environment (%s)."
                 % (", ".join(missing), ", ".join(_ENV[m] for m in missing)),
             error_kind="input",
         )

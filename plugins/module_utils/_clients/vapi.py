@@ -94,10 +94,11 @@ class VapiClient(object):
         """A client from a module's connection options (see ``_argspec.connection_argument_spec``)."""
         return cls(params.get("hostname"), params.get("username"), params.get("password"),
                    port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
-                   ca_path=params.get("ca_path"), **kwargs)
+                   ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
+                   proxy_port=params.get("proxy_port"), **kwargs)
 
     def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, connect=True):
+                 timeout=DEFAULT_TIMEOUT, connect=True, proxy_host=None, proxy_port=None):
         require_requests()
         if not hostname:
             raise InputError("hostname is required to connect to vCenter")
@@ -107,6 +108,9 @@ class VapiClient(object):
         self._password = password
         self.validate_certs = bool(validate_certs)
         self.ca_path = ca_path
+        # HTTP proxy (CONNECT tunnel) for this endpoint only; the environment's proxies are not used for it.
+        self.proxy_host = str(proxy_host) if proxy_host else None
+        self.proxy_port = int(proxy_port or 80)
         if self.validate_certs and ca_path and not os.path.exists(ca_path):
             raise InputError("cannot load the CA bundle %s: no such file or directory" % ca_path)
         self.timeout = float(timeout)
@@ -142,6 +146,9 @@ class VapiClient(object):
         if self._http is None:
             s = requests.Session()
             s.trust_env = False       # no proxies or netrc from the environment for the vCenter endpoint
+            if self.proxy_host:
+                url = "http://%s" % endpoint_label(self.proxy_host, self.proxy_port)
+                s.proxies = {"http": url, "https": url}
             s.headers["User-Agent"] = "fleetpatch.esxi vAPI client"
             s.headers["Accept"] = "application/json"
             self._http = s

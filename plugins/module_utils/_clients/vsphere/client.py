@@ -70,13 +70,15 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
     @classmethod
     def from_params(cls, params):
         """A client from a module's connection options (``hostname``, ``username``, ``password``, ``port``,
-        ``validate_certs``, ``ca_path``: see ``_argspec.connection_argument_spec``)."""
+        ``validate_certs``, ``ca_path``, ``proxy_host``, ``proxy_port``: see ``_argspec.connection_argument_spec``)."""
         return cls(params.get("hostname"), params.get("username"), params.get("password"),
                    port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
-                   ca_path=params.get("ca_path"))
+                   ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
+                   proxy_port=params.get("proxy_port"))
 
     def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, long_timeout=DEFAULT_LONG_TIMEOUT, connect=True):
+                 timeout=DEFAULT_TIMEOUT, long_timeout=DEFAULT_LONG_TIMEOUT, connect=True, proxy_host=None,
+                 proxy_port=None):
         require_pyvmomi()
         if not hostname:
             raise InputError("hostname is required to connect to vCenter/ESXi")
@@ -86,6 +88,9 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         self._password = password
         self.validate_certs = bool(validate_certs)
         self.ca_path = ca_path
+        # HTTP proxy (CONNECT tunnel) for every request to this endpoint; TLS still ends at vCenter/ESXi.
+        self.proxy_host = str(proxy_host) if proxy_host else None
+        self.proxy_port = int(proxy_port or 80)
         self.timeout = float(timeout)
         self.long_timeout = float(long_timeout)
         self._ssl_context = build_ssl_context(self.validate_certs, ca_path)
@@ -105,6 +110,14 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
     @property
     def endpoint(self):
         return endpoint_label(self.hostname, self.port)
+
+    @property
+    def proxies(self):
+        """``requests`` proxies for HTTP calls to this endpoint (datastore ``/folder``), or None."""
+        if not self.proxy_host:
+            return None
+        url = "http://%s" % endpoint_label(self.proxy_host, self.proxy_port)
+        return {"http": url, "https": url}
 
     @property
     def secrets(self):
@@ -138,7 +151,12 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
     # ---- connection ----------------------------------------------------------------------------
     def _probe_version(self, timeout):
         """GET /sdk/vimServiceVersions.xml with a hard timeout; return the best pyVmomi version both support."""
-        conn = http.client.HTTPSConnection(self.hostname, self.port, context=self._ssl_context, timeout=timeout)
+        if self.proxy_host:
+            conn = http.client.HTTPSConnection(self.proxy_host, self.proxy_port, context=self._ssl_context,
+                                               timeout=timeout)
+            conn.set_tunnel(self.hostname, self.port)
+        else:
+            conn = http.client.HTTPSConnection(self.hostname, self.port, context=self._ssl_context, timeout=timeout)
         try:
             conn.request("GET", "/sdk/vimServiceVersions.xml")
             resp = conn.getresponse()
@@ -168,8 +186,9 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
 
     def _open(self, timeout):
         version = self._probe_version(timeout)
+        proxy = {"httpProxyHost": self.proxy_host, "httpProxyPort": self.proxy_port} if self.proxy_host else {}
         stub = SoapStubAdapter(host=self.hostname, port=self.port, version=version, sslContext=self._ssl_context,
-                               httpConnectionTimeout=timeout)
+                               httpConnectionTimeout=timeout, **proxy)
         si = vim.ServiceInstance("ServiceInstance", stub)
         try:
             content = si.RetrieveContent()
