@@ -305,8 +305,11 @@ hosts:
       type: list
       elements: dict
       contains:
-        update:
-          description: Whether the host has an older version of one of its VIBs (null from the host engine).
+        is_update:
+          description:
+            - Whether the host has an older version of one of its VIBs (null from the host engine).
+            - Named C(update) before version 0.2.0; renamed because C(item.update) is a method of every dict in
+              Jinja2.
           type: bool
         needs:
           description: Other bulletins of the depot it needs (for example an ESXi update providing a newer vmkapi);

@@ -173,7 +173,7 @@ def classify(depot, inventory, product_line, version, acceptance_level=None):
             reason_parts.append("new: " + ", ".join("%s %s" % (v.name, v.version) for v in absent))
         if needs:
             reason_parts.append("needs: " + ", ".join(needs))
-        extra = {"update": bool(older), "needs": list(needs)}
+        extra = {"is_update": bool(older), "needs": list(needs)}
         if host_level:
             blocked = [v.id for v in vibs if not acceptance_allows(host_level, v.acceptance_level)]
             extra["acceptance_blocked"] = blocked
@@ -350,11 +350,11 @@ def from_host_status(depot, status_list):
         elif st.get("applicable"):
             out["missing"].append(_entry(b, "reported applicable by the host" +
                                          ("; " + ", ".join(reasons) if reasons else ""),
-                                         update=None, needs=None))
+                                         is_update=None, needs=None))
         elif reasons and set(reasons) <= {"missingPatch"}:
             # applicable once another bulletin of the depot is installed with it (a deploy adds it)
             out["missing"].append(_entry(b, "reported applicable by the host together with another bulletin of "
-                                            "the depot (missingPatch)", update=None, needs=None))
+                                            "the depot (missingPatch)", is_update=None, needs=None))
         else:
             out["not_applicable"].append(_entry(b, "reported not applicable by the host" +
                                                 ("; " + ", ".join(reasons) if reasons else "")))

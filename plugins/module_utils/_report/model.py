@@ -234,8 +234,8 @@ def _entry(e: Any, where: str) -> Dict[str, Any]:
     }
     if e.get("kb_url"):
         out["kb_url"] = str(e["kb_url"])
-    if e.get("update") is not None:
-        out["update"] = bool(e.get("update"))
+    if e.get("is_update") is not None:
+        out["is_update"] = bool(e.get("is_update"))
     if e.get("acceptance_blocked"):
         blocked = e["acceptance_blocked"]
         out["acceptance_blocked"] = [str(x) for x in blocked] if isinstance(blocked, list) else [str(blocked)]

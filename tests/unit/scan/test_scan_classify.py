@@ -47,7 +47,7 @@ def test_missing_update_and_superseded_inside_depot():
     assert ids["missing"] == [B_U3.id]
     assert ids["superseded"] == [B_U1.id]
     assert g["superseded"][0]["superseded_by"] == B_U3.id
-    assert g["missing"][0]["update"] is False
+    assert g["missing"][0]["is_update"] is False
     assert "new: vmkusb-nic-fling 1.14-1vmw.803.0.0.75399077" in g["missing"][0]["reason"]
 
 
@@ -64,7 +64,7 @@ def test_installed_and_superseded_by_host():
 def test_update_of_older_installed_version():
     d = depot_of((B_U3, [U3]))
     g = _scan.classify(d, [U1], "embeddedEsx", "8.0.3")
-    assert g["missing"][0]["update"] is True
+    assert g["missing"][0]["is_update"] is True
     assert "1.12-1vmw.801.0.0.64098092 -> 1.14-1vmw.803.0.0.75399077" in g["missing"][0]["reason"]
 
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Dict, List, Optional
 
 
@@ -121,7 +123,7 @@ class PatchManagerMixin(object):
         secrets = [proxy_password] if proxy_password else []
         args = {k: v for k, v in kwargs.items() if v is not None}
         try:
-            result = self._run_task(host, action, lambda: getattr(pm, method)(**args), timeout, secrets)
+            result = self._run_task(host, action, functools.partial(getattr(pm, method), **args), timeout, secrets)
         except TaskFailedError as exc:
             raise _esxupdate_fault(exc, action)
         return self._patch_result(result, secrets)
