@@ -1,7 +1,8 @@
 """Test-only esxcli-over-SOAP helper (recipe from shared/prototypes/esxi-sim/esxcli_pyvmomi.py).
 
-Public pyVmomi wheels lack the vmodl.reflect types, so they are declared here (only if nobody else
-declared them already in this process). Not the production client layer.
+Public pyVmomi wheels lack the vmodl.reflect types; they are declared by the production client layer
+(``_clients.vsphere.esxcli.declare_reflect_types``), imported here. The request/response handling below is
+test-only, written independently of the client to check the simulator's esxcli surface.
 """
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
@@ -9,37 +10,11 @@ from xml.sax.saxutils import escape
 from pyVmomi import VmomiSupport
 from pyVmomi.VmomiSupport import F_OPTIONAL
 
-_V = "vim.version.version7"
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.esxcli import declare_reflect_types
 
-
-def _declare():
-    try:
-        VmomiSupport.GetVmodlType("vmodl.reflect.ManagedMethodExecuter")
-        return
-    except Exception:  # noqa: BLE001 - not declared yet
-        pass
-    VmomiSupport.CreateDataType(
-        "vmodl.reflect.ManagedMethodExecuter.SoapArgument", "ReflectManagedMethodExecuterSoapArgument",
-        "vmodl.DynamicData", _V, [("name", "string", _V, 0), ("val", "string", _V, 0)])
-    VmomiSupport.CreateDataType(
-        "vmodl.reflect.ManagedMethodExecuter.SoapFault", "ReflectManagedMethodExecuterSoapFault",
-        "vmodl.DynamicData", _V, [("faultMsg", "string", _V, 0), ("faultDetail", "string", _V, F_OPTIONAL)])
-    VmomiSupport.CreateDataType(
-        "vmodl.reflect.ManagedMethodExecuter.SoapResult", "ReflectManagedMethodExecuterSoapResult",
-        "vmodl.DynamicData", _V, [("response", "string", _V, F_OPTIONAL),
-                                  ("fault", "vmodl.reflect.ManagedMethodExecuter.SoapFault", _V, F_OPTIONAL)])
-    VmomiSupport.CreateManagedType(
-        "vmodl.reflect.ManagedMethodExecuter", "ReflectManagedMethodExecuter", "vmodl.ManagedObject", _V, None,
-        [("executeSoap", "ExecuteSoap", _V,
-          (("moid", "string", _V, 0, None), ("version", "string", _V, 0, None), ("method", "string", _V, 0, None),
-           ("argument", "vmodl.reflect.ManagedMethodExecuter.SoapArgument[]", _V, F_OPTIONAL, None)),
-          (F_OPTIONAL, "vmodl.reflect.ManagedMethodExecuter.SoapResult",
-           "vmodl.reflect.ManagedMethodExecuter.SoapResult"), None, None)])
-
-
-_declare()
-_MME = VmomiSupport.GetVmodlType("vmodl.reflect.ManagedMethodExecuter")
-_ARG = VmomiSupport.GetVmodlType("vmodl.reflect.ManagedMethodExecuter.SoapArgument")
+# The client layer's own declaration of the vmodl.reflect types (never a copy: a test that declared them first
+# would shadow the code it should prove).
+_MME, _ARG = declare_reflect_types()
 
 
 class EsxcliFault(Exception):

@@ -1,9 +1,12 @@
 """pytest fixtures for the ESXi/vCenter simulator and a local HTTP depot server.
 
-Use from another test directory with ``pytest_plugins = ["tests.simulator.fixtures"]`` (top-level
-conftest only) or ``from tests.simulator.fixtures import *`` in a conftest.py.
+The root ``tests/conftest.py`` loads this module as a plugin (``pytest_plugins``): every test directory has these
+fixtures; do not import them into a conftest.
 
 Fixtures:
+  sim_factory  module scope: ``sim_factory(mode="esx"|"vc", topology=None, **options)`` starts a simulator
+               (options as ``harness.Simulator``: reboot_down, task_delay, listen_host ...) and stops every
+               one it started when the test module ends. THE way to get a simulator with a custom set-up.
   esx_sim      module scope: standalone ESXi (host "esxi-01.sim.local", image esxi-8.0u2.json)
   vc_sim       module scope: vCenter, DC1/C1 (DRS) with esxi-01..03 + standalone esxi-10
   depot_server function scope view of a module-scoped HTTP server on 127.0.0.1 serving a temp folder:
@@ -25,7 +28,7 @@ import zipfile
 
 import pytest
 
-from .harness import REPO_ROOT, Simulator
+from tests.simulator.harness import REPO_ROOT, Simulator
 
 REAL_FIXTURES = os.path.join(REPO_ROOT, "tests", "fixtures", "real")
 
@@ -345,22 +348,42 @@ def depot_server(_depot_server_module):
 
 # ---------------------------------------------------------------------------------------- simulators
 
+class SimFactory:
+    """Starts simulators for one test module and stops them all at its end (see ``sim_factory``)."""
+
+    def __init__(self):
+        self.started = []
+
+    def __call__(self, mode="esx", topology=None, **options):
+        sim = Simulator(mode=mode, topology=topology, **options).start()
+        self.started.append(sim)
+        return sim
+
+    def stop_all(self):
+        while self.started:
+            self.started.pop().stop()
+
+
 @pytest.fixture(scope="module")
-def esx_sim():
+def sim_factory():
+    """``sim_factory(mode, topology=None, **options)`` -> a started ``Simulator``; all stopped after the module."""
+    factory = SimFactory()
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def esx_sim(sim_factory):
     """Standalone ESXi simulator (module scope): host esxi-01.sim.local, image esxi-8.0u2.json."""
-    sim = Simulator(mode="esx", reboot_down=1.0)
-    sim.start()
-    yield sim
-    sim.stop()
+    return sim_factory("esx", reboot_down=1.0)
 
 
 @pytest.fixture(scope="module")
-def vc_sim():
+def vc_sim(sim_factory):
     """vCenter simulator (module scope): DC1 / cluster C1 (DRS) with esxi-01..03, standalone esxi-10."""
-    sim = Simulator(mode="vc", reboot_down=1.0)
-    sim.start()
-    yield sim
-    sim.stop()
+    return sim_factory("vc", reboot_down=1.0)
 
 
 @pytest.fixture

@@ -5,19 +5,9 @@ in ESXi mode (one host, direct) and vCenter mode (DC1/C1 with esxi-01..03 + stan
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from tests.simulator.fixtures import (  # noqa: E402,F401  (pytest fixtures)
-    _depot_server_module, depot_server, esx_sim, vc_sim)
-
-from client_sim_helpers import HOST, connect  # noqa: E402
+from tests.integration.client.client_sim_helpers import HOST, connect
 
 MODES = ["esx", "vc"]
 

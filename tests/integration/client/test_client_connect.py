@@ -16,7 +16,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import Host, VSphereClient
 
-from client_sim_helpers import HOST, connect
+from tests.integration.client.client_sim_helpers import HOST, connect
 
 pytestmark = [pytest.mark.simulator]
 

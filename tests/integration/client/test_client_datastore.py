@@ -16,7 +16,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.d
 from tests.simulator.fixtures import real_fixture
 from tests.simulator.util import FLING_80U2
 
-from client_sim_helpers import HOST
+from tests.integration.client.client_sim_helpers import HOST
 
 
 pytestmark = [pytest.mark.simulator]

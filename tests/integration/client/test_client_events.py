@@ -15,7 +15,7 @@ from pyVmomi import vmodl
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError, VSphereError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import Host
 
-from client_sim_helpers import HOST, connect
+from tests.integration.client.client_sim_helpers import HOST, connect
 
 pytestmark = [pytest.mark.simulator]
 

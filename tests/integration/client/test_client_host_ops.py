@@ -13,7 +13,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import Host
 from tests.simulator.harness import Simulator
 
-from client_sim_helpers import HOST, connect
+from tests.integration.client.client_sim_helpers import HOST, connect
 
 pytestmark = [pytest.mark.simulator]
 

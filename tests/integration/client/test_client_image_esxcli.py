@@ -14,7 +14,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere i
 from tests.simulator.fixtures import real_fixture
 from tests.simulator.util import FLING_80U2, GHETTOVCB_VIB, VIB_80U2
 
-from client_sim_helpers import HOST
+from tests.integration.client.client_sim_helpers import HOST
 
 pytestmark = [pytest.mark.simulator]
 
@@ -162,7 +162,7 @@ def test_esxcli_depot_unreachable_fault(client, host, sim, depot_server):
 
 
 def test_esxcli_on_a_lost_session_is_a_clear_error(sim):
-    from client_sim_helpers import connect
+    from tests.integration.client.client_sim_helpers import connect
     c = connect(sim)
     h = c.host(HOST)
     c.esxcli.system_version_get(h)

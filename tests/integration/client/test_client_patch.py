@@ -15,7 +15,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
 from tests.simulator.fixtures import real_fixture
 from tests.simulator.util import BULLETIN_80U2, FLING_80U2, GHETTOVCB_VIB, VIB_80U2
 
-from client_sim_helpers import HOST, arm_fault
+from tests.integration.client.client_sim_helpers import HOST, arm_fault
 
 pytestmark = [pytest.mark.simulator]
 

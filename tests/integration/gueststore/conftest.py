@@ -5,36 +5,19 @@ the project simulator, and the module through ansible-playbook."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(_HERE)))
-for _p in (_ROOT, _HERE):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from tests.simulator.harness import Simulator  # noqa: E402
-
-from gueststore_sim_helpers import VC_TOPOLOGY  # noqa: E402
+from tests.integration.gueststore.gueststore_sim_helpers import VC_TOPOLOGY
 
 
 @pytest.fixture(scope="module")
-def gs_vc_sim():
+def gs_vc_sim(sim_factory):
     """vCenter simulator: DC1/C1 (esxi-01, -02 on 8.0 U2, esxi-03 on 7.0 U3, shared C1-shared), standalone
     esxi-10 (6.7) and esxi-11 (7.0 U2) with local datastores."""
-    sim = Simulator(mode="vc", topology=VC_TOPOLOGY)
-    sim.start()
-    yield sim
-    sim.stop()
+    return sim_factory("vc", topology=VC_TOPOLOGY)
 
 
 @pytest.fixture(scope="module")
-def gs_esx_sim():
+def gs_esx_sim(sim_factory):
     """Standalone ESXi simulator (8.0 U2, datastore1)."""
-    sim = Simulator(mode="esx")
-    sim.start()
-    yield sim
-    sim.stop()
+    return sim_factory("esx")

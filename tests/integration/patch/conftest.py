@@ -6,22 +6,13 @@ over real HTTP on 127.0.0.1; the simulated hosts download and apply them. Helper
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from tests.simulator.fixtures import _depot_server_module, depot_server  # noqa: E402,F401  (pytest fixtures)
-
-from patch_sim_helpers import Depots  # noqa: E402
+from tests.integration.patch.patch_sim_helpers import Depots
 
 
 @pytest.fixture(scope="module")
-def depots(_depot_server_module):  # noqa: F811
+def depots(_depot_server_module):
     """The depots of the test module (see patch_sim_helpers.Depots) on its own HTTP server."""
     return Depots(_depot_server_module)
 

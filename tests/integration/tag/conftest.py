@@ -5,34 +5,17 @@ endpoints, the esxi_host_tag module and the patch_scan role (patch_scan_tag_host
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(_HERE)))
-for _p in (ROOT, os.path.join(ROOT, ".collections"), _HERE):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from tests.simulator.harness import Simulator  # noqa: E402
-
 
 @pytest.fixture(scope="module")
-def tag_vc_sim():
+def tag_vc_sim(sim_factory):
     """vCenter simulator with the default topology: DC1/C1 (esxi-01..03), standalone esxi-10."""
-    sim = Simulator(mode="vc", reboot_down=0.5)
-    sim.start()
-    yield sim
-    sim.stop()
+    return sim_factory("vc", reboot_down=0.5)
 
 
 @pytest.fixture(scope="module")
-def tag_esx_sim():
+def tag_esx_sim(sim_factory):
     """Standalone ESXi simulator (esxi-01.sim.local)."""
-    sim = Simulator(mode="esx", reboot_down=0.5)
-    sim.start()
-    yield sim
-    sim.stop()
+    return sim_factory("esx", reboot_down=0.5)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from validate_helpers import CRL, ESXIMG, TRUST, real_bundles, real_vib_files
+from tests.unit.validate.validate_helpers import CRL, ESXIMG, TRUST, real_bundles, real_vib_files
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import resolve as R
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Relation
 
-from validate_helpers import esx_base, mkvib
+from tests.unit.validate.validate_helpers import esx_base, mkvib
 
 
 def types(findings):

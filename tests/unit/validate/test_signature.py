@@ -21,7 +21,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import vali
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
-from validate_helpers import CRL, ESXIMG, TRUST, WATCHDOG_VIB, extract_vib, real_bundles
+from tests.unit.validate.validate_helpers import CRL, ESXIMG, TRUST, WATCHDOG_VIB, extract_vib, real_bundles
 
 SIGNED_BUNDLES = [z for z in real_bundles() if "VMKUSB" in z or "community-driver" in z or "Community-Driver" in z
                   or "Re-Driver" in z or "nvmupdate" in z]

@@ -19,7 +19,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models impo
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.resolve import VibIndex
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
-from validate_helpers import (CRL, ESXIMG, ESX_BASE_ID, PROFILE, TRUST, WATCHDOG_VIB, real_bundles,
+from tests.unit.validate.validate_helpers import (CRL, ESXIMG, ESX_BASE_ID, PROFILE, TRUST, WATCHDOG_VIB, real_bundles,
                               real_vib_files)
 
 LIBATA = "VMW_bootbank_ata-libata-92_3.00.9.2-16vmw.670.0.0.8169922"
@@ -233,7 +233,7 @@ def test_content_checks_on_all_real_vibs(bundles_depot):
 
 
 def test_watchdog_vib_file_path_finding_with_vmware_schema():
-    from validate_helpers import EXT_RNG
+    from tests.unit.validate.validate_helpers import EXT_RNG
     depot = load_depot(WATCHDOG_VIB)
     r = VIO.validate_profile(depot, vibs=["hardware-watchdog"], check_file_paths=True, extensibility_schema=EXT_RNG)
     fp = by_type(r, "file_path", "error")

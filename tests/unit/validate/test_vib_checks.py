@@ -16,7 +16,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.validation 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Checksum, Payload
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 
-from validate_helpers import EXT_RNG, WATCHDOG_VIB, mkvib, real_bundles
+from tests.unit.validate.validate_helpers import EXT_RNG, WATCHDOG_VIB, mkvib, real_bundles
 
 
 def _archive_bytes(ref):
