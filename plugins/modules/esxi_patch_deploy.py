@@ -220,12 +220,13 @@ options:
   lock_timeout:
     description:
       - One deploy per host at a time. When another run holds a host's lock, wait up to this many seconds for it,
-        then fail naming the run that holds it. V(0) fails at once.
+        then fail naming the run that holds it. V(0) fails at once. A lock whose process is gone on this
+        controller is taken over at once.
       - Through vCenter the lock is a custom attribute of the host (C(fleetpatch.esxi.lock)), so runs on different
         controllers see each other; a lock whose run died expires (it is renewed at every phase for the longest the
         phase may take plus ten minutes). On ESXi without vCenter the lock is a file in O(state_dir).
     type: int
-    default: 0
+    default: 600
     version_added: 0.2.0
   run_id:
     description:
@@ -612,6 +613,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec i
     connection_argument_spec, target_argument_spec)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_argument_spec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.cancel import module_token
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.deploy import run_deploy
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.options import (
     deploy_options, scan_options, selection_options)
@@ -631,7 +633,8 @@ def argument_spec():
 def main():
     module = FleetpatchModule(argument_spec(), libs={"pyvmomi": (HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR)}, connection=True,
                               secret_urls=("depot", "depot_url", "proxy"), supports_check_mode=True)
-    module.run(lambda ctx: run_deploy(ctx.params, ctx.check_mode, ctx.diff_mode, partial=ctx.partial))
+    module.run(lambda ctx: run_deploy(ctx.params, ctx.check_mode, ctx.diff_mode, partial=ctx.partial,
+                                      cancel=module_token()))
 
 
 if __name__ == "__main__":

@@ -122,6 +122,21 @@ class CancelToken(object):
         return self.lost_reason is not None
 
 
+def module_token() -> CancelToken:
+    """The token of a module run (``esxi_patch_deploy``'s ``main()``): signal handlers installed, and the process
+    moved into its own process group, so that a job runner that kills the controller's whole process group
+    (ansible-runner, and so AWX, cancel with SIGKILL to the group of ansible-playbook) does not kill the deploy in
+    the middle of a host: the deploy sees the lost controller, finishes the current host, releases its lock and
+    starts no further host. SIGTERM/SIGINT sent to the module process itself cancel at the next safe point."""
+    token = CancelToken().install()
+    try:
+        if os.getpgrp() != os.getpid():
+            os.setpgid(0, 0)
+    except OSError:
+        pass
+    return token
+
+
 def never() -> CancelToken:
     """A token that is never cancelled and watches nothing (library calls outside a module)."""
     return CancelToken(watch_parents=False)

@@ -116,6 +116,21 @@ def holder_label() -> str:
     return "%s pid %d" % (platform.node(), os.getpid())
 
 
+def holder_dead(holder: Any) -> bool:
+    """A lock holder on THIS controller whose process is gone (its lock is stale at once; holders on other
+    controllers can only expire)."""
+    try:
+        node, _, pid = str(holder or "").rpartition(" pid ")
+        if node != platform.node() or not pid.isdigit():
+            return False
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
 class HostLock(object):
     """The lock of one host for one run, and the host's marker."""
 
@@ -156,7 +171,8 @@ class HostLock(object):
         while True:
             cur = self._read()
             now = self.clock()
-            if cur is None or cur.get("run") == self.run_id or float(cur.get("expires") or 0) <= now:
+            if cur is None or cur.get("run") == self.run_id or float(cur.get("expires") or 0) <= now \
+                    or holder_dead(cur.get("holder")):
                 if cur is not None and cur.get("run") != self.run_id:
                     self.took_over = cur          # a stale lock: its run died or lost its controller
                 self._write()

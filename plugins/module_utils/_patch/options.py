@@ -20,6 +20,8 @@ RULESET = "httpClient"
 # finite defaults (seconds): entering maintenance mode (VMs must evacuate) and waiting for a reboot
 MAINTENANCE_MODE_TIMEOUT = 1800
 REBOOT_TIMEOUT = 1800
+# how long a deploy waits for another run's lock on a host before it fails naming that run
+LOCK_TIMEOUT = 600
 
 
 def selection_options() -> Dict[str, Any]:
@@ -58,7 +60,7 @@ def deploy_options() -> Dict[str, Any]:
         reboot_timeout=dict(type="int", default=REBOOT_TIMEOUT),
         allow_acceptance_change=dict(type="bool", default=False),
         allow_removal=dict(type="bool", default=False),
-        lock_timeout=dict(type="int", default=0),
+        lock_timeout=dict(type="int", default=LOCK_TIMEOUT),
         run_id=dict(type="str"),
         state_dir=dict(type="path"),
     )

@@ -254,8 +254,9 @@ def _foreign_lock(fake, expires_in, run="other-run"):
 
 def test_second_run_fails_naming_the_run_that_holds_the_host(fake, depot):
     _foreign_lock(fake, 600)
-    err, res = deploy_fails(fake, depot, HostLockedError)
+    err, res = deploy_fails(fake, depot, HostLockedError, lock_timeout=1)
     assert "another deploy holds the host: run other-run (ctl-2 pid 4242)" in res["msg"]
+    assert "waited 1s (lock_timeout)" in res["msg"]
     assert res["lock_holder"] == "other-run" and res["error_kind"] == "host_locked"
     assert {"enter_maintenance_mode", "patch_install", "set_firewall_ruleset"}.isdisjoint(fake.names())
     assert fake.hosts["esxi-01"].events == []
@@ -274,6 +275,19 @@ def test_stale_lock_is_taken_over(fake, depot):
     res = deploy(fake, depot)
     assert res["hosts"][0]["lock_taken_over"]["run"] == "dead-run"
     patched_and_clean(fake)
+
+
+def test_lock_of_a_dead_process_on_this_controller_is_taken_over_at_once(fake, depot):
+    import platform
+    import subprocess
+    proc = subprocess.Popen(["true"])
+    proc.wait()                                               # a pid that is gone
+    _foreign_lock(fake, 600, run="killed-run")
+    lock = json.loads(fake.hosts["esxi-01"].fields[LOCK_FIELD])
+    lock["holder"] = "%s pid %d" % (platform.node(), proc.pid)
+    fake.hosts["esxi-01"].fields[LOCK_FIELD] = json.dumps(lock)
+    res = deploy(fake, depot, lock_timeout=0)
+    assert res["hosts"][0]["lock_taken_over"]["run"] == "killed-run"
 
 
 def test_lock_is_held_during_the_run_and_renewed(fake, depot):
