@@ -133,6 +133,8 @@ func route(method, action, pattern string, fn func(w http.ResponseWriter, r *htt
 	vlcmRoutes = append(vlcmRoutes, vlcmRoute{method, action, regexp.MustCompile("^" + p + "$"), fn})
 }
 
+var vlcmLoadOnce sync.Once
+
 var exports = struct {
 	sync.Mutex
 	files map[string][]byte
@@ -143,6 +145,11 @@ func serveVlcm(w http.ResponseWriter, r *http.Request) bool {
 	if cfg.ESX {
 		return false
 	}
+	vlcmLoadOnce.Do(func() { // at the first request of any kind: the SOAP side sees lifecycleManaged from the start
+		vlcm.mu.Lock()
+		vlcm.load()
+		vlcm.mu.Unlock()
+	})
 	if strings.HasPrefix(r.URL.Path, "/vlcm-export/") {
 		if vlcmUser(r) == "" && !basicAuthOK(r) {
 			w.WriteHeader(http.StatusUnauthorized)

@@ -156,6 +156,10 @@ func (s *vlcmState) load() {
 			c.Desired = im
 			c.Commit = s.next()
 		}
+		// OBSERVED (vSphere API 7.0, ComputeResource.lifecycleManaged): "whether or not vLCM is used to manage the
+		// compute resource"; the SOAP side reads it there (set on every cluster, as a 7.0+ vCenter does).
+		managed := c.Managed
+		simulator.Map.WithLock(cr, func() { cr.LifecycleManaged = &managed })
 		s.clusters[c.ID] = c
 	}
 	// OBSERVED (EsxSettingsDepotsOnlineSummary.system_defined): vCenter comes with system-defined online depots;

@@ -431,3 +431,25 @@ class VlcmClient(object):
     def depot_content(self, kind: str) -> List[Dict[str, Any]]:
         """``kind``: base-images, add-ons or components."""
         return list(self.call("GET", "%s/depot-content/%s" % (SETTINGS, kind), what="list the depot %s" % kind) or [])
+
+
+# ---- the SOAP side: is a host's cluster image-managed? ----------------------------------------------------------
+def host_image_managed(client: Any, host: Any) -> Optional[bool]:
+    """Whether the cluster of ``host`` (a ``VSphereClient`` host handle) is managed with a single image: vCenter's
+    ``ComputeResource.lifecycleManaged`` (vSphere API 7.0 and later). False for a host in no cluster; None when it
+    cannot be told (connected to an ESXi host directly, or a vCenter that does not have the property)."""
+    if not getattr(client, "is_vcenter", False):
+        return None
+    try:
+        nodes = client._load_inventory()["nodes"]
+        parent = nodes.get((nodes.get(host.moid) or {}).get("parent"))
+        if parent is None or parent["kind"] != "ClusterComputeResource":
+            return False
+        # the property collector by path: pyVmomi refuses attribute access to properties newer than the
+        # negotiated API version, the server answers for the path
+        from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import vim
+        rows = client._retrieve([(vim.ClusterComputeResource, ["lifecycleManaged"])], objects=[parent["obj"]])
+        value = rows[0][1].get("lifecycleManaged") if rows else None
+    except Exception:  # pylint: disable=broad-except
+        return None         # the property is missing on vCenter 6.x, or the read failed: unknown, never a guess
+    return None if value is None else bool(value)

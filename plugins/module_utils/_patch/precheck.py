@@ -27,6 +27,18 @@ def plan_blockers(plan: Any, host_checks: Optional[List[Dict[str, str]]] = None)
     return list(plan.blockers) + list(host_checks or [])
 
 
+def image_managed_blockers(entry: Dict[str, Any], allow_image_drift: bool = False) -> List[Dict[str, str]]:
+    """A host of a cluster managed with a single image (vLCM; the scan's ``image_managed``) takes no bulletins
+    unless ``allow_image_drift``: they would be standalone VIBs that drift from the cluster's image."""
+    if not entry.get("image_managed") or allow_image_drift:
+        return []
+    return [{"type": "image_managed",
+             "detail": "cluster %s of host %s is managed with a single image (vLCM): installing bulletins would make "
+                       "the host drift from the cluster image; set the image with esxi_cluster_image and remediate "
+                       "with esxi_cluster_remediate (or set allow_image_drift: true)"
+                       % (entry.get("cluster"), entry.get("name"))}]
+
+
 def url_problems(method: str, steps: List[Any], depot_urls: List[str], unreachable: List[str],
                  vib_url: Any) -> Optional[PrecheckError]:
     """The error for a download the host cannot make (None when every URL is there)."""

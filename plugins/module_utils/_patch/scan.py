@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import plan as _plan
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import classify as _scan
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import fleetscan as _fleetscan
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import record as _scan_record
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.options import RULESET
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.depot_argspec import depot_params
@@ -41,6 +42,13 @@ def now_iso() -> str:
 def connect(params: Dict[str, Any]) -> Any:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
     return VSphereClient.from_params(params)
+
+
+def image_managed(client: Any, host: Any) -> Optional[bool]:
+    """Whether the host's cluster is managed with a single image (vLCM); None when it cannot be told. The scan
+    stays read-only there; deploy refuses such hosts (``precheck.image_managed_blockers``)."""
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vlcm import host_image_managed
+    return host_image_managed(client, host)
 
 
 def load_depot(params: Dict[str, Any]) -> Any:
@@ -206,6 +214,7 @@ class RunContext(object):
         selected, _explicit = self.selection()
         entry = {
             "name": info.get("name") or host.name, "moid": host.moid, "cluster": info.get("cluster"),
+            "image_managed": image_managed(self.client, host),
             "datacenter": info.get("datacenter"), "endpoint": info.get("endpoint"),
             "version": info.get("version"), "build": info.get("build"), "product_line": info.get("product_line"),
             "image_profile": info.get("image_profile"), "acceptance_level": info.get("acceptance_level"),
@@ -264,6 +273,9 @@ def run_scan(params: Dict[str, Any], partial: Optional[Dict[str, Any]] = None, c
     run = RunContext(params, client=client, depot=depot)
     try:
         hosts = targets(run.client, params)
+        # ---- fleet scale (H6, fleetscan.py): facts in one call, inventories concurrently, unchanged hosts reused
+        _fleetscan.prefetch(run, hosts)
+        # ----
         results: List[Dict[str, Any]] = []
         failures: List[FleetpatchError] = []
         partial["hosts"] = results
