@@ -98,6 +98,13 @@ options:
         agents) is lost; run in check mode first and read RV(plan.removed_by_request).
     type: bool
     default: false
+  allow_image_drift:
+    description:
+      - Install bulletins on a host whose cluster is managed with a single image (vSphere Lifecycle Manager).
+        Without it such a host is refused by the pre-check, naming M(fleetpatch.esxi.esxi_cluster_remediate): the
+        bulletins would be standalone VIBs that make the host drift from the cluster image.
+    type: bool
+    default: false
   allow_acceptance_change:
     description:
       - Lower the host's acceptance level to the lowest level of the VIBs to install (for example V(community) for a

@@ -34,8 +34,10 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.hostlock im
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.methods import method_for
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.options import (
     MAINTENANCE_MODE_TIMEOUT, REBOOT_TIMEOUT, RULESET)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.precheck import plan_blockers, url_problems
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.scan import RunContext, targets, vib_ids
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.precheck import (
+    image_managed_blockers, plan_blockers, url_problems)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.scan import (
+    RunContext, image_managed, targets, vib_ids)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.statemachine import (
     Marker, Observed, Ownership, Phase, adopt, cancel_honoured, check_transition, maintenance_for_reboot,
     reboot_decision)
@@ -141,7 +143,8 @@ class HostDeploy(EndMixin):
         self.goto(Phase.PLAN)
         self.scan()
         plan = self.make_plan()
-        blockers = plan_blockers(plan)
+        self.entry["image_managed"] = image_managed(self.client, self.host)    # live, not from a scan record
+        blockers = plan_blockers(plan, image_managed_blockers(self.entry, bool(self.params.get("allow_image_drift"))))
         if blockers:
             raise PrecheckError("pre-check failed, nothing was changed: %s"
                                 % "; ".join(b["detail"] for b in blockers), host=self.host.name, blockers=blockers)

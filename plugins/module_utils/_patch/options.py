@@ -60,6 +60,7 @@ def deploy_options() -> Dict[str, Any]:
         reboot_timeout=dict(type="int", default=REBOOT_TIMEOUT),
         allow_acceptance_change=dict(type="bool", default=False),
         allow_removal=dict(type="bool", default=False),
+        allow_image_drift=dict(type="bool", default=False),
         lock_timeout=dict(type="int", default=LOCK_TIMEOUT),
         run_id=dict(type="str"),
         state_dir=dict(type="path"),
