@@ -49,6 +49,13 @@ options:
   cache_dir:
     description: Folder for the depot download and parse cache on the controller.
     type: path
+  export_spec:
+    description:
+      - Also return RV(spec), the desired image as a software specification document exported by vCenter
+        (C(?action=export)). Keep it in git and give it to M(fleetpatch.esxi.esxi_cluster_image) as its
+        O(fleetpatch.esxi.esxi_cluster_image#module:spec).
+    type: bool
+    default: false
   request_timeout:
     description: Seconds to wait for each answer of vCenter.
     type: int
@@ -78,6 +85,10 @@ image:
       C(hardware_support) maps a hardware support manager to its package (or is null).
   returned: success
   type: dict
+spec:
+  description: The software specification document vCenter exports (C(base_image), C(add_on), C(components), ...).
+  returned: with O(export_spec)
+  type: dict
 compliance:
   description:
     - C(status) (V(compliant), V(non_compliant), V(incompatible), V(unavailable)), C(impact) (for example
@@ -102,6 +113,7 @@ def argument_spec():
         depot_validate_certs=dict(type="bool", default=True),
         proxy=dict(type="str"),
         cache_dir=dict(type="path"),
+        export_spec=dict(type="bool", default=False),
         request_timeout=dict(type="int", default=60),
     )
     return spec

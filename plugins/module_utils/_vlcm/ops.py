@@ -43,8 +43,11 @@ def run_info(params: Dict[str, Any], factory: Factory = client) -> Dict[str, Any
         cid = managed_cluster(c, name)
         image = image_view(c.software(cid))
         compliance = compliance_view(c.compliance(cid))
+        spec = c.export_spec(cid) if params.get("export_spec") else None
     result: Dict[str, Any] = {"changed": False, "cluster": name, "cluster_id": cid, "image": image,
                               "compliance": compliance}
+    if spec is not None:
+        result["spec"] = spec
     if params.get("depot"):
         explain(compliance, load_bulletins(params))
     return result

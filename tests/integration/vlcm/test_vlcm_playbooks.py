@@ -57,6 +57,10 @@ def test_image_cycle_set_commit_remediate(vlcm_sim, depots, tmp_path):
     again = res["image_again"]
     assert not again["changed"] and again["plan"] == {} and again["commit"] is None
 
+    spec_doc = res["exported"]["spec"]
+    assert spec_doc == {"base_image": {"version": BASE_803}, "components": {USB_FLING: FLING_803}}
+    assert not res["image_from_spec"]["changed"] and res["image_from_spec"]["plan"] == {}
+
     comp = res["info_committed"]["compliance"]
     assert comp["status"] == "non_compliant" and comp["impact"] == "reboot_required"
     h = comp["hosts"][0]
