@@ -23,8 +23,7 @@ import json
 import posixpath
 import re
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore.source import (  # noqa: F401
-    MANIFEST_NAME, MAX_FILE_SIZE, hash_file, scan_source)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore.source import MANIFEST_NAME, scan_source
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, HostNotConnectedError, InputError, NotFoundError, PrecheckError, VSphereError)
 

@@ -9,6 +9,10 @@ The code lives in ``model.py`` (scan results -> report), ``render.py`` (JSON, JU
 
 from __future__ import annotations
 
+__all__ = ["EXTENSIONS", "FORMATS", "RENDERERS", "STATUSES", "build_report", "compliance_report", "existing_digest",
+           "minimum_build_for", "render_html", "render_json", "render_junit", "report_digest", "report_paths",
+           "result_view", "summary_lines", "write_reports"]
+
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.model import (  # noqa: F401
     EXTENSIONS, FORMATS, STATUSES, build_report, minimum_build_for, report_digest, result_view, summary_lines)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.render import (  # noqa: F401

@@ -28,8 +28,7 @@ from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, NotFoundError,
     TaskFailedError, TaskTimeoutError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import (  # noqa: F401  (one redactor)
-    redact, redact_text, redact_url)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact  # the one redactor
 
 try:
     from pyVmomi import vim, vmodl  # noqa: F401  (re-exported for the other client modules)
