@@ -130,6 +130,9 @@ func basicAuthOK(r *http.Request) bool {
 }
 
 func (f *frontHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if fleetHook(w, r) { // per-call latency and SOAP/login counters (latency.go, fleet scale)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		serveControl(w, r)
 		return

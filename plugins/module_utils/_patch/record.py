@@ -9,14 +9,25 @@ deploys against the metadata the scan used (``depot_digest``) and the host as it
 
 The record is the host's scan result (the same dict the scan module returns per host, JSON-safe, no secrets)
 plus ``record_version``.
+
+Incremental scans keep, next to the records, each host's installed-software inventory as it was read
+(``<dir>/.inventory/<key>.json``: the package records with the API field names, and the host's fingerprint:
+image profile name, boot time and image install date). A later scan of a host whose fingerprint is unchanged
+reuses that inventory instead of fetching it again. The folder is hidden, so report builders that read every
+``<dir>/*.json`` record do not see it.
+
+Concurrent writers (AWX slices, parallel tasks) are safe: folders are created race-free (``exist_ok``), every
+file is written to a temporary file and renamed into place (readers never see a partial file; the last
+writer wins), and a record that cannot be read back is reported, never half-used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import hashlib
 import re
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
@@ -25,7 +36,7 @@ RECORD_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def host_key(name, endpoint=None, via_vcenter=True):
+def host_key(name: Optional[str], endpoint: Optional[str] = None, via_vcenter: bool = True) -> str:
     """The record name of a host: its inventory name through vCenter; ``<name>@<endpoint>`` on a direct ESXi
     connection (standalone hosts are often all called ``localhost.localdomain``)."""
     key = str(name or "host")
@@ -38,17 +49,20 @@ def host_key(name, endpoint=None, via_vcenter=True):
     return safe[:200]
 
 
-def record_path(directory, key):
+def record_path(directory: str, key: str) -> str:
     return os.path.join(os.path.abspath(os.path.expanduser(directory)), "%s.json" % key)
 
 
-def write(directory, key, data):
+def _makedirs(folder: str) -> None:
+    """Create ``folder`` (mode 0700) unless it exists; safe when another writer creates it at the same time."""
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+
+
+def write(directory: str, key: str, data: Dict[str, Any]) -> str:
     """Write ``data`` (JSON-safe dict) as the record of ``key``; returns the file path."""
     path = record_path(directory, key)
-    folder = os.path.dirname(path)
     try:
-        if not os.path.isdir(folder):
-            os.makedirs(folder, mode=0o700)
+        _makedirs(os.path.dirname(path))
         payload = dict(data)
         payload["record_version"] = RECORD_VERSION
         write_atomic(path, json.dumps(payload, indent=1, sort_keys=True) + "\n", mode=0o600)
@@ -57,16 +71,56 @@ def write(directory, key, data):
     return path
 
 
-def read(directory, key):
+def read(directory: str, key: str) -> Optional[Dict[str, Any]]:
     """The record of ``key`` as a dict, or None when there is none. A damaged file raises ``InputError``."""
     path = record_path(directory, key)
-    if not os.path.exists(path):
-        return None
     try:
         with open(path) as fh:
             data = json.load(fh)
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError) as e:
         raise InputError("cannot read the scan record (%s); run esxi_patch_scan again" % e, source=path)
     if not isinstance(data, dict) or data.get("record_version") != RECORD_VERSION:
         raise InputError("not a scan record of this version; run esxi_patch_scan again", source=path)
     return data
+
+
+# ---- cached inventories (incremental scan) --------------------------------------------------------------
+INVENTORY_VERSION = 1
+
+
+def inventory_path(directory: str, key: str) -> str:
+    return os.path.join(os.path.abspath(os.path.expanduser(directory)), ".inventory", "%s.json" % key)
+
+
+def write_inventory(directory: str, key: str, fingerprint: List[Any], packages: List[Dict[str, Any]]) -> str:
+    """Keep ``packages`` (the host's package records) with the ``fingerprint`` they were read under."""
+    path = inventory_path(directory, key)
+    try:
+        _makedirs(os.path.dirname(os.path.dirname(path)))
+        _makedirs(os.path.dirname(path))
+        write_atomic(path, json.dumps({"version": INVENTORY_VERSION, "fingerprint": list(fingerprint),
+                                       "packages": packages}, sort_keys=True, default=str), mode=0o600)
+    except (OSError, TypeError, ValueError) as e:
+        raise InputError("cannot write the cached inventory: %s" % (getattr(e, "strerror", None) or e), source=path)
+    return path
+
+
+def read_inventory(directory: str, key: str, fingerprint: List[Any]) -> Optional[List[Dict[str, Any]]]:
+    """The cached package records of ``key`` if they were read under the same ``fingerprint`` (else None). A
+    fingerprint with an unknown part (None) never matches; a damaged or foreign file is a miss, not an error:
+    the inventory is then read from the host again."""
+    if not fingerprint or any(x is None for x in fingerprint):
+        return None
+    try:
+        with open(inventory_path(directory, key)) as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != INVENTORY_VERSION \
+            or data.get("fingerprint") != [x if isinstance(x, (str, int, float)) else str(x) for x in fingerprint] \
+            or not isinstance(data.get("packages"), list) \
+            or not all(isinstance(p, dict) for p in data["packages"]):
+        return None
+    return data["packages"]

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     wait_for_task)
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import VSphereError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     _API_ACCEPTANCE, api_acceptance_name, iso, normalize_api_acceptance, package_record_dict, package_record_to_vib)
 
@@ -18,6 +20,12 @@ if HAS_PYVMOMI:
 else:  # pragma: no cover
     SoapStubAdapter = VmomiSupport = None
 
+
+
+# Concurrent SOAP calls of one scan. ASSUMED: 16 keeps one session well inside what a vCenter serves at once (its
+# API front end queues rather than refuses beyond its worker threads); esxi_patch_scan's scan_workers tunes it.
+DEFAULT_SCAN_WORKERS = 16
+MAX_SCAN_WORKERS = 64
 
 
 class ImageConfigMixin(object):
@@ -92,6 +100,66 @@ class ImageConfigMixin(object):
     def software_vibs(self, host):
         """Installed VIBs as ``_models.Vib`` objects (for the controller-side scan)."""
         return sorted((package_record_to_vib(r) for r in self._fetch_packages(host)), key=lambda v: v.name)
+
+    # ---- fleet scale: many hosts concurrently over one session ----------------------------------------
+    def scan_inventories(self, hosts, facts=None, workers=None, reuse=None):
+        """For every host, concurrently over THIS session (a bounded pool of ``workers`` threads sharing the one
+        pyVmomi stub, whose HTTP connection pool is thread-safe and grown to ``workers``): the acceptance level,
+        the image profile, the image install date, and the installed package records. ``facts`` is
+        ``hosts_facts()`` (boot time, ImageConfigManager moid); ``reuse(host, fingerprint)`` may return the
+        package records cached under the same fingerprint ``[image profile name, boot time, install date]``,
+        and then ``FetchSoftwarePackages`` (the expensive call) is skipped.
+
+        Returns ``{moid: {"acceptance_level", "image_profile", "image_profile_vendor", "install_date",
+        "fingerprint", "packages", "reused"}}``, or ``{moid: {"error": VSphereError}}`` for a host that failed
+        (the others are unaffected). ``package_record`` dicts are JSON-safe (dates as ISO strings)."""
+        hosts = [self.host(h) for h in hosts]
+        facts = facts or {}
+        workers = max(1, min(int(workers or DEFAULT_SCAN_WORKERS), MAX_SCAN_WORKERS, len(hosts) or 1))
+        self._ensure()
+        stub = self._stub
+        if getattr(stub, "poolSize", workers) < workers:
+            stub.poolSize = workers      # keep one open connection per worker instead of reconnecting
+
+        def one(host):
+            try:
+                return host.moid, self._scan_one(host, facts.get(host.moid) or {}, reuse)
+            except VSphereError as exc:
+                return host.moid, {"error": exc}
+            except Exception as exc:  # pyVmomi/transport errors become the collection's
+                return host.moid, {"error": self._err(exc, "read the software inventory", host=host.label)}
+
+        if workers == 1 or len(hosts) <= 1:
+            return dict(one(h) for h in hosts)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan") as ex:
+            return dict(ex.map(one, hosts))
+
+    def _scan_one(self, host, facts, reuse):
+        moid = facts.get("image_config_manager")
+        icm = vim.host.ImageConfigManager(moid, self._stub) if moid else self._image_manager(host)
+        prof = self._call(host, "read the image profile", icm.HostImageConfigGetProfile)
+        installed = iso(self._call(host, "read the install date", icm.InstallDate))
+        acceptance = normalize_api_acceptance(self._call(host, "read the acceptance level",
+                                                         icm.HostImageConfigGetAcceptance))
+        name = getattr(prof, "name", None)
+        fingerprint = [name, facts.get("boot_time"), installed]
+        packages = reuse(host, fingerprint) if reuse is not None else None
+        reused = packages is not None
+        if packages is None:
+            pkgs = self._call(host, "list the installed software packages", icm.FetchSoftwarePackages)
+            packages = []
+            for p in pkgs or ():
+                rec = self.package_record(p)
+                rec["creationDate"] = iso(rec.get("creationDate"))
+                packages.append(rec)
+        return {"acceptance_level": acceptance, "image_profile": name,
+                "image_profile_vendor": getattr(prof, "vendor", None), "install_date": installed,
+                "fingerprint": fingerprint, "packages": packages, "reused": reused}
+
+    @staticmethod
+    def vibs_of(packages):
+        """``software_vibs``' answer from package records (fetched or cached)."""
+        return sorted((package_record_to_vib(r) for r in packages), key=lambda v: v.name)
 
     # ---- esxcli ----------------------------------------------------------------------------------------
     @property

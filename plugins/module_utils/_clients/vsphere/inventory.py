@@ -46,6 +46,10 @@ def datacenter_of(nodes: Dict[str, Dict[str, Any]], moid: Optional[str]) -> Opti
     return None
 
 
+HOST_FACT_PATHS = ("name", "summary.config.product", "runtime.bootTime", "runtime.connectionState",
+                   "runtime.powerState", "runtime.inMaintenanceMode", "summary.managementServerIp")
+
+
 class InventoryMixin(object):
     """VSphereClient: property collector, inventory, host lookup and facts."""
 
@@ -212,10 +216,10 @@ class InventoryMixin(object):
         boot_time (ISO), connection_state, power_state, in_maintenance_mode, cluster, datacenter,
         vcenter_managed, management_server_ip, endpoint."""
         host = self.host(host)
-        props = self._host_props(host, ["name", "summary.config.product", "runtime.bootTime",
-                                        "runtime.connectionState", "runtime.powerState",
-                                        "runtime.inMaintenanceMode", "summary.managementServerIp"],
-                                 "read host facts")
+        return self._facts_of(host, self._host_props(host, list(HOST_FACT_PATHS), "read host facts"))
+
+    def _facts_of(self, host, props):
+        """``host_facts`` from the properties read (``HOST_FACT_PATHS``)."""
         prod = props.get("summary.config.product")
         rec = self._host_record(host.moid) or {}
         mgmt_ip = props.get("summary.managementServerIp")
@@ -234,6 +238,33 @@ class InventoryMixin(object):
             "endpoint": self.endpoint,
         }
 
+
+    # ---- fleet scale: every host in one call ---------------------------------------------------------
+    def hosts_facts(self, hosts):
+        """``host_facts`` of many hosts in ONE property-collector call (instead of one call per host), plus, under
+        ``image_config_manager``, the moid of each host's ImageConfigManager (so that later calls need not read
+        ``configManager`` again). Returns ``{moid: facts}``; a host the collector did not return (removed
+        meanwhile) is left out, and the caller reads it on its own."""
+        hosts = [self.host(h) for h in hosts]
+        if not hosts:
+            return {}
+        action = "read the facts of %d host(s)" % len(hosts)
+        try:
+            rows = self._retrieve([(vim.HostSystem, list(HOST_FACT_PATHS) + ["configManager.imageConfigManager"])],
+                                  objects=[h._mo for h in hosts])
+        except Exception as exc:
+            raise self._err(exc, action)
+        by_moid = {mo._moId: props for mo, props in rows}
+        out = {}
+        for h in hosts:
+            props = by_moid.get(h.moid)
+            if props is None:
+                continue
+            facts = self._facts_of(h, props)
+            icm = props.get("configManager.imageConfigManager")
+            facts["image_config_manager"] = getattr(icm, "_moId", None)
+            out[h.moid] = facts
+        return out
 
     def _datacenter_of(self, parent):
         inv = self._load_inventory()

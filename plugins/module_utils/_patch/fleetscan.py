@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: the fleet-scale read path of a scan (issue 14). Breaking changes at any time.
+
+``prefetch(run, hosts)`` reads, before the per-host loop of ``run_scan``:
+
+* the facts of every host in ONE property-collector call (``client.hosts_facts``);
+* every host's acceptance level, image profile, install date and installed packages concurrently over the one
+  session (``client.scan_inventories``, a bounded pool of ``scan_workers`` threads);
+* incrementally: with ``scan_record_dir``, a host whose image profile, boot time and image install date are
+  those of its last scan reuses the inventory kept then (``record.read_inventory``), so only changed hosts are
+  asked for ``FetchSoftwarePackages``, the expensive call.
+
+It then puts a ``PrefetchedClient`` in front of the run's client: the per-host code of the scan asks it as it
+asks the client, and gets the answers already read. A host whose prefetch failed is asked again, one call at a
+time, through the real client: its failure (or success) is exactly that of the sequential path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import record as _record
+
+MIN_HOSTS = 2     # one host gains nothing from the pool
+
+
+class PrefetchedClient(object):
+    """The run's client, answering ``host_facts``/``acceptance_get``/``image_profile``/``software_vibs`` from what
+    ``prefetch`` read; everything else (and every host whose prefetch failed) goes to the real client."""
+
+    def __init__(self, client: Any, facts: Dict[str, Dict[str, Any]], inventories: Dict[str, Dict[str, Any]]) -> None:
+        self._client = client
+        self._facts = facts
+        self._inv = {m: r for m, r in inventories.items() if "error" not in r}
+        self.prefetch_failed = sorted(m for m, r in inventories.items() if "error" in r)
+        self.reused = sorted(m for m, r in self._inv.items() if r.get("reused"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def _moid(self, host: Any) -> Optional[str]:
+        return getattr(host, "moid", None)
+
+    def host_facts(self, host: Any) -> Dict[str, Any]:
+        facts = self._facts.get(self._moid(host) or "")
+        if facts is None:
+            return self._client.host_facts(host)
+        out = dict(facts)
+        out.pop("image_config_manager", None)
+        return out
+
+    def acceptance_get(self, host: Any) -> Any:
+        rec = self._inv.get(self._moid(host) or "")
+        return rec["acceptance_level"] if rec is not None else self._client.acceptance_get(host)
+
+    def image_profile(self, host: Any) -> Dict[str, Any]:
+        rec = self._inv.get(self._moid(host) or "")
+        if rec is None:
+            return self._client.image_profile(host)
+        return {"name": rec["image_profile"], "vendor": rec["image_profile_vendor"]}
+
+    def software_vibs(self, host: Any) -> List[Any]:
+        rec = self._inv.get(self._moid(host) or "")
+        if rec is None:
+            return self._client.software_vibs(host)
+        return self._client.vibs_of(rec["packages"])
+
+
+def _reuse(client: Any, facts: Dict[str, Dict[str, Any]], folder: Optional[str]) -> Optional[Callable[..., Any]]:
+    if not folder:
+        return None
+
+    def reuse(host: Any, fingerprint: List[Any]) -> Optional[List[Dict[str, Any]]]:
+        name = (facts.get(host.moid) or {}).get("name") or host.name
+        return _record.read_inventory(folder, _record.host_key(name, client.endpoint, client.is_vcenter), fingerprint)
+    return reuse
+
+
+def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
+    """Read every host's scan inputs in bulk and concurrently, then answer the run's per-host calls from them
+    (see the module docstring). Does nothing for fewer than ``MIN_HOSTS`` hosts, for the host engine, or for a
+    client without the bulk methods. Returns the ``PrefetchedClient`` it installed, or None."""
+    client = run.client
+    params = run.params
+    if len(hosts) < MIN_HOSTS or params.get("engine") == "host" or not hasattr(client, "scan_inventories"):
+        return None
+    folder = params.get("scan_record_dir")
+    try:
+        facts = client.hosts_facts(hosts)
+    except FleetpatchError:
+        return None     # the sequential path reads (and reports) each host on its own
+    inventories = client.scan_inventories(hosts, facts=facts, workers=params.get("scan_workers"),
+                                          reuse=_reuse(client, facts, folder))
+    if folder:
+        for host in hosts:
+            rec = inventories.get(host.moid) or {}
+            if "error" in rec or rec.get("reused") or "packages" not in rec:
+                continue
+            name = (facts.get(host.moid) or {}).get("name") or host.name
+            try:
+                _record.write_inventory(folder, _record.host_key(name, client.endpoint, client.is_vcenter),
+                                        rec["fingerprint"], rec["packages"])
+            except FleetpatchError as e:
+                run.warn("host %s: %s (the next scan reads its inventory again)" % (name, e))
+                break
+    wrapped = PrefetchedClient(client, facts, inventories)
+    run.client = wrapped
+    return wrapped
