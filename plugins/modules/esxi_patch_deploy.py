@@ -167,6 +167,11 @@ options:
       - Folder of the scan records (see M(fleetpatch.esxi.esxi_patch_scan)). A deploy writes the records of its
         scans there too, including the one after the deploy.
     type: path
+  scan_workers:
+    description:
+      - How many hosts a scan reads at the same time over the one session (see M(fleetpatch.esxi.esxi_patch_scan)).
+    type: int
+    default: 16
   maintenance_mode:
     description:
       - V(auto) enters maintenance mode only when a VIB to install or remove requires it or the host must reboot,

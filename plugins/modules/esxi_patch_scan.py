@@ -76,7 +76,18 @@ options:
         from the same folder.
       - Through vCenter the file is named after the host; on an ESXi host directly after C(<host name>@<address>:<port>).
       - By default no record is written.
+      - With a record folder the scan is incremental. Each host's installed-software inventory is kept in
+        C(<folder>/.inventory/). A later scan of a host whose image profile, boot time and image install date are
+        unchanged uses the kept inventory instead of reading it from the host again.
     type: path
+  scan_workers:
+    description:
+      - How many hosts are read at the same time over the one vCenter session (facts of every host come in one
+        call; the software inventories of the hosts are read by this many threads).
+      - Lower it for a busy vCenter; raise it (up to 64) when round trips to vCenter are slow and the controller
+        has CPU to spare.
+    type: int
+    default: 16
   bulletins:
     description:
       - Bulletin ids that RV(hosts[].compliant) is computed against (all criteria combine).
