@@ -68,6 +68,7 @@ type vlcmDraft struct {
 type vlcmCluster struct {
 	ID, Name string
 	Managed  bool
+	Policy   map[string]interface{} // EsxSettingsClustersPoliciesApplyConfiguredPolicySpec as last PUT
 	Desired  *vlcmImage
 	Commit   int
 	Drafts   map[string]*vlcmDraft
@@ -142,7 +143,7 @@ func (s *vlcmState) load() {
 	}
 	for _, e := range simulator.Map.All("ClusterComputeResource") {
 		cr := e.(*simulator.ClusterComputeResource)
-		c := &vlcmCluster{ID: cr.Self.Value, Name: cr.Name, Drafts: map[string]*vlcmDraft{}}
+		c := &vlcmCluster{ID: cr.Self.Value, Name: cr.Name, Drafts: map[string]*vlcmDraft{}, Policy: defaultPolicy()}
 		if im, ok := declared[cr.Name]; ok {
 			c.Managed = true
 			if im.Components == nil {
@@ -166,6 +167,31 @@ func (s *vlcmState) load() {
 	// ASSUMED: one, VMware's public URL, never downloaded here (no network but loopback).
 	s.online["system-1"] = &vlcmOnline{ID: "system-1", Location: "https://hostupdate.vmware.com/software/VUM/PRODUCTION/main/vmw-depot-index.xml",
 		Description: "VMware default depot (not reachable from the simulator)", Enabled: false, System: true}
+}
+
+// defaultPolicy: ASSUMED defaults of a fresh vCenter 8 (fail on the first error, VMs' power state unchanged,
+// quick boot off, DPM disabled during remediation, HA admission control kept, powered-off VMs not moved).
+func defaultPolicy() map[string]interface{} {
+	return map[string]interface{}{"failure_action": map[string]interface{}{"action": "FAIL"},
+		"pre_remediation_power_action": "DO_NOT_CHANGE_VMS_POWER_STATE", "enable_quick_boot": false,
+		"disable_dpm": true, "disable_hac": false, "evacuate_offline_vms": false, "enforce_hcl_validation": false,
+		"parallel_remediation_action": map[string]interface{}{"enabled": false}}
+}
+
+func (c *vlcmCluster) policyBool(key string) bool {
+	v, _ := c.Policy[key].(bool)
+	return v
+}
+
+// retries: how many more attempts the failure action allows, and the delay between them.
+func (c *vlcmCluster) retries() (int, time.Duration) {
+	fa, _ := c.Policy["failure_action"].(map[string]interface{})
+	if fa == nil || fa["action"] != "RETRY" {
+		return 0, 0
+	}
+	n, _ := fa["retry_count"].(float64)
+	d, _ := fa["retry_delay"].(float64)
+	return int(n), time.Duration(d) * time.Second
 }
 
 func (s *vlcmState) hosts(c *vlcmCluster) []*Host {
@@ -499,12 +525,33 @@ func nowISO() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z"
 // remediateHost: maintenance mode (evacuating VMs as DRS would), install, reboot (the configured downtime,
 // the pending image becomes active, as the SOAP side sees it), exit maintenance mode.
 // ASSUMED: sequential remediation, VMs moved to other hosts of the cluster, powered-off VMs stay.
-func remediateHost(h *Host, hc *hostComp) error {
-	if f := h.fault("vlcm_apply_fails"); f != nil {
+// The vlcm_apply_fails switch fails every attempt, or "count" attempts when that parameter is set (one per retry).
+// Policy (EsxSettingsClustersPoliciesApplyConfiguredPolicySpec): pre_remediation_power_action POWER_OFF_VMS powers
+// the VMs off instead of migrating them, evacuate_offline_vms moves powered-off VMs too (ASSUMED effects; quick
+// boot, DPM, HA admission control, HCL and parallel remediation are stored, not modelled).
+func remediateHost(h *Host, hc *hostComp, policy map[string]interface{}) error {
+	f := h.fault("vlcm_apply_fails")
+	if f != nil && f.Params != nil && f.Params["count"] != nil {
+		f = h.takeFault("vlcm_apply_fails")
+	}
+	if f != nil {
 		return fmt.Errorf("%s", f.str("message", "Remediation of host "+h.Name+" failed: cannot install the image: [InstallationError] There was an error checking file system on altbootbank."))
 	}
 	if !h.connected() {
 		return fmt.Errorf("Host %s is not connected.", h.Name)
+	}
+	if policy["pre_remediation_power_action"] == "POWER_OFF_VMS" {
+		for _, vm := range h.hostVMs(false) {
+			updateLocked(vm, []types.PropertyChange{{Name: "runtime.powerState", Val: types.VirtualMachinePowerStatePoweredOff},
+				{Name: "summary.runtime.powerState", Val: types.VirtualMachinePowerStatePoweredOff}})
+		}
+	}
+	if off, _ := policy["evacuate_offline_vms"].(bool); off {
+		if targets := h.evacuationTargets(); len(targets) > 0 {
+			for i, vm := range h.hostVMs(true) {
+				migrateVM(vm, h, targets[i%len(targets)])
+			}
+		}
 	}
 	if vms := h.hostVMs(false); len(vms) > 0 {
 		targets := h.evacuationTargets()

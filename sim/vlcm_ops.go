@@ -28,7 +28,25 @@ func draftMeta(d *vlcmDraft) map[string]interface{} {
 	return map[string]interface{}{"owner": d.Owner, "status": "VALID", "creation_time": d.Created.Format("2006-01-02T15:04:05.000Z")}
 }
 
+// policies: OBSERVED (esx-8.0.2.json): GET/PUT /api/esx/settings/clusters/{cluster}/policies/apply with
+// EsxSettingsClustersPoliciesApplyConfiguredPolicySpec; a PUT replaces the whole configured policy.
+func registerPolicyRoutes() {
+	route("GET", "", clusterPath+"/policies/apply", withCluster(func(w http.ResponseWriter, r *http.Request, c *vlcmCluster, m []string, u string, b []byte) {
+		writeValue(w, 200, c.Policy)
+	}))
+	route("PUT", "", clusterPath+"/policies/apply", withCluster(func(w http.ResponseWriter, r *http.Request, c *vlcmCluster, m []string, u string, b []byte) {
+		var p map[string]interface{}
+		if json.Unmarshal(b, &p) != nil {
+			vErr(w, 400, "INVALID_ARGUMENT", "vapi.bindings.typeconverter.invalid", "Invalid remediation policy.")
+			return
+		}
+		c.Policy = p
+		writeValue(w, 204, nil)
+	}))
+}
+
 func registerDraftRoutes() {
+	registerPolicyRoutes()
 	// OBSERVED (esx-8.0.2.json, drafts create): 201 with the draft id; 400 ALREADY_EXISTS "If there is already a
 	// draft created by this user".
 	route("POST", "", clusterPath+"/software/drafts", withCluster(func(w http.ResponseWriter, r *http.Request, c *vlcmCluster, m []string, u string, b []byte) {
@@ -313,7 +331,17 @@ func serveApply(w http.ResponseWriter, r *http.Request, c *vlcmCluster, m []stri
 				lists["skipped"] = append(lists["skipped"], h.Ref.Value)
 			default:
 				t.progress(i, "Remediating host "+h.Name)
-				if err := remediateHost(h, hc); err != nil {
+				vlcm.mu.Lock()
+				policy := c.Policy
+				left, delay := c.retries()
+				vlcm.mu.Unlock()
+				err := remediateHost(h, hc, policy)
+				for ; err != nil && left > 0; left-- { // failure_action RETRY: retry_count more attempts
+					t.progress(i, fmt.Sprintf("Retrying host %s after: %v", h.Name, err))
+					time.Sleep(delay)
+					err = remediateHost(h, hc, policy)
+				}
+				if err != nil {
 					failure = err.Error()
 					hs["status"] = "ERROR"
 					hs["notifications"] = problemNotes([]string{failure}, "ERROR")

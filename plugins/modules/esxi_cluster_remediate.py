@@ -17,7 +17,10 @@ description:
     with its progress (RV(progress), shown with C(-v)), and returns per host what happened.
   - A cluster whose selected hosts are compliant is left alone (V(changed=false), no check, no apply).
   - A failed task fails the module with vCenter's own messages and the per-host results so far.
-  - Maintenance mode, VM evacuation and reboots are vCenter's (its cluster remediation policy applies).
+  - Maintenance mode, VM evacuation and reboots are vCenter's, under the cluster's remediation policy. The policy
+    options below (O(failure_action), O(vm_power_action), O(quick_boot), ...) change that configured policy of the
+    cluster in vCenter (C(/api/esx/settings/clusters/{cluster}/policies/apply)) before the check; options not given
+    leave it as it is. RV(policy) is the policy in force.
   - See the C(docs/vlcm.md) file of the collection.
 author:
   - fleetpatch.esxi contributors (@fleetpatch)
@@ -49,6 +52,41 @@ options:
     description: Accept the end user license agreement of the image (vCenter refuses to apply without it).
     type: bool
     default: false
+  failure_action:
+    description: What vCenter does when a host fails to remediate, V(fail) or V(retry).
+    type: str
+    choices: [fail, retry]
+  retry_count:
+    description: With O(failure_action=retry), how many times vCenter retries a host.
+    type: int
+  retry_delay:
+    description: With O(failure_action=retry), seconds between the retries.
+    type: int
+  vm_power_action:
+    description: What vCenter does with the VMs of a host before remediating it.
+    type: str
+    choices: [do_not_change, power_off, suspend, suspend_to_memory]
+  quick_boot:
+    description: Use quick boot (no firmware reboot) where the hosts support it.
+    type: bool
+  disable_dpm:
+    description: Disable Distributed Power Management during the remediation.
+    type: bool
+  disable_ha_admission_control:
+    description: Disable HA admission control during the remediation.
+    type: bool
+  evacuate_powered_off_vms:
+    description: Migrate powered-off and suspended VMs too before a host enters maintenance mode.
+    type: bool
+  enforce_hcl_validation:
+    description: Refuse to remediate when vSAN hardware compatibility validation fails.
+    type: bool
+  parallel_remediation:
+    description: Remediate hosts in parallel (hosts already in maintenance mode).
+    type: bool
+  max_parallel_hosts:
+    description: With O(parallel_remediation), at most this many hosts at a time.
+    type: int
   timeout:
     description: Seconds to wait for vCenter's check and remediation tasks.
     type: int
@@ -83,6 +121,10 @@ progress:
   returned: always
   type: list
   elements: dict
+policy:
+  description: The cluster's remediation policy in force (vCenter's C(ConfiguredPolicySpec) fields).
+  returned: success
+  type: dict
 compliance_before:
   description: The compliance before (as M(fleetpatch.esxi.esxi_cluster_image_info) returns it).
   returned: success
@@ -105,6 +147,17 @@ def argument_spec():
         cluster=dict(type="str", required=True, aliases=["cluster_name"]),
         hosts=dict(type="list", elements="str"),
         accept_eula=dict(type="bool", default=False),
+        failure_action=dict(type="str", choices=["fail", "retry"]),
+        retry_count=dict(type="int"),
+        retry_delay=dict(type="int"),
+        vm_power_action=dict(type="str", choices=["do_not_change", "power_off", "suspend", "suspend_to_memory"]),
+        quick_boot=dict(type="bool"),
+        disable_dpm=dict(type="bool"),
+        disable_ha_admission_control=dict(type="bool"),
+        evacuate_powered_off_vms=dict(type="bool"),
+        enforce_hcl_validation=dict(type="bool"),
+        parallel_remediation=dict(type="bool"),
+        max_parallel_hosts=dict(type="int"),
         timeout=dict(type="int", default=3600),
         request_timeout=dict(type="int", default=60),
     )

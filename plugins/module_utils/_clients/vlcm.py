@@ -289,6 +289,15 @@ class VlcmClient(object):
             raise self._fail(what, status, parsed)
         return parsed
 
+    def apply_policy(self, cluster: str) -> Dict[str, Any]:
+        """The cluster's configured remediation policy (EsxSettingsClustersPoliciesApplyConfiguredPolicySpec)."""
+        return dict(self.call("GET", "%s/clusters/%s/policies/apply" % (SETTINGS, _q(cluster)),
+                              what="read the remediation policy of cluster %s" % cluster) or {})
+
+    def set_apply_policy(self, cluster: str, policy: Dict[str, Any]) -> None:
+        self.call("PUT", "%s/clusters/%s/policies/apply" % (SETTINGS, _q(cluster)), body=policy,
+                  what="set the remediation policy of cluster %s" % cluster)
+
     # ---- drafts ------------------------------------------------------------------------------------
     def _draft(self, cluster: str, draft: str, tail: str = "") -> str:
         return "%s/clusters/%s/software/drafts/%s%s" % (SETTINGS, _q(cluster), _q(draft), tail)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vlcm import VlcmClient
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, InputError, PrecheckError, TaskFailedError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._vlcm.policy import wanted_policy
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._vlcm.image import (
     after_image, apply_hosts, check_findings, compliance_view, desired_image, host_ids, image_view,
     missing_from_depots, plan_changes)
@@ -181,6 +182,14 @@ def run_remediate(params: Dict[str, Any], check_mode: bool, log: Optional[Callab
         todo = [h for h in _selected(before, names) if h["status"] != "compliant"]
         result: Dict[str, Any] = {"changed": False, "cluster": name, "cluster_id": cid, "compliance_before": before,
                                   "check": None, "hosts": [], "progress": []}
+        policy = c.apply_policy(cid)
+        new_policy = wanted_policy(policy, params)
+        if new_policy is not None:
+            result["changed"] = True
+            if not check_mode:
+                c.set_apply_policy(cid, new_policy)
+            policy = new_policy
+        result["policy"] = policy
         partial.update(result)
         if not todo:
             result["compliance"] = before

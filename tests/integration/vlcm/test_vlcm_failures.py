@@ -59,9 +59,21 @@ def test_bad_input_and_faults(vlcm_sim, depots, vlcm_log, tmp_path):
     assert [(h["name"], h["status"]) for h in r["hosts"]] == [("esxi-21.sim.local", "ok"),
                                                               ("esxi-22.sim.local", "error")]
     assert r["changed"] and r["progress"]
+    assert [h["status"] for h in r["compliance_before"]["hosts"]] == ["non_compliant", "non_compliant"]
     assert vlcm_sim.state("esxi-21.sim.local")["build"] == "24022510"
-    assert vlcm_sim.state("esxi-22.sim.local")["build"] == "22380479"
     assert not vlcm_sim.state("esxi-22.sim.local")["maintenance"]
+
+    r = res["retried"]                              # failure_action retry: esxi-22 fails once, then succeeds
+    before22 = [h for h in r["compliance_before"]["hosts"] if h["name"] == "esxi-22.sim.local"][0]
+    assert before22["status"] == "non_compliant" and before22["base_image"]["current"] == BASE_802   # untouched
+    assert r["changed"] and [(h["name"], h["status"]) for h in r["hosts"]] == [("esxi-21.sim.local", "skipped"),
+                                                                                ("esxi-22.sim.local", "ok")]
+    assert r["policy"]["failure_action"] == {"action": "RETRY", "retry_count": 2, "retry_delay": 0}
+    assert any("Retrying host esxi-22.sim.local" in (p["message"] or "") for p in r["progress"])
+    assert r["compliance"]["status"] == "compliant"
+    assert vlcm_sim.state("esxi-22.sim.local")["build"] == "24022510"
+    r = res["retried_again"]
+    assert not r["changed"] and r["hosts"] == [] and r["policy"]["failure_action"]["action"] == "RETRY"
 
     with client(vlcm_sim) as c:                     # nothing left behind
         assert c.list_drafts(cid) == {}

@@ -88,7 +88,8 @@ def test_compliance_view_and_host_ids():
 
 
 def test_task_results():
-    check = {"status": "ERROR", "start_time": "t", "end_time": "t", "commit": "1", "host_info": {"host-2": {"name": "h2"}},
+    check = {"status": "ERROR", "start_time": "t", "end_time": "t", "commit": "1",
+             "host_info": {"host-2": {"name": "h2"}},
              "entity_results": [{"type": "HOST", "host": "host-2", "status": "ERROR", "check_statuses": [
                  {"check": {"check": "c", "name": {"id": "n", "default_message": "n", "args": []},
                             "description": {"id": "d", "default_message": "d", "args": []}},
@@ -103,3 +104,21 @@ def test_task_results():
                  "errors": [{"id": "e", "time": "t", "message": {"id": "m", "default_message": "boom", "args": []}}]}}}}
     spec().validate(spec().definition("EsxSettingsClustersSoftwareReportsLastApplyResultApplyResult"), apply, "apply")
     assert I.apply_hosts(apply) == [{"name": "h2", "moid": "host-2", "status": "error", "messages": ["boom"]}]
+
+
+def test_policy_only_given_options_change_it():
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._vlcm.policy import wanted_policy
+    cur = {"failure_action": {"action": "FAIL"}, "pre_remediation_power_action": "DO_NOT_CHANGE_VMS_POWER_STATE",
+           "enable_quick_boot": False, "disable_dpm": True, "disable_hac": False, "evacuate_offline_vms": False,
+           "enforce_hcl_validation": False, "parallel_remediation_action": {"enabled": False}}
+    assert wanted_policy(cur, {}) is None
+    assert wanted_policy(cur, {"disable_dpm": True, "failure_action": "fail"}) is None
+    new = wanted_policy(cur, {"failure_action": "retry", "retry_count": 3, "retry_delay": 60, "quick_boot": True,
+                              "vm_power_action": "power_off", "parallel_remediation": True, "max_parallel_hosts": 4})
+    spec().validate(spec().definition("EsxSettingsClustersPoliciesApplyConfiguredPolicySpec"), new, "policy")
+    assert new["failure_action"] == {"action": "RETRY", "retry_count": 3, "retry_delay": 60}
+    assert new["pre_remediation_power_action"] == "POWER_OFF_VMS" and new["enable_quick_boot"] is True
+    assert new["parallel_remediation_action"] == {"enabled": True, "max_hosts": 4}
+    assert cur["failure_action"] == {"action": "FAIL"}                  # the input is not changed
+    back = wanted_policy(new, {"failure_action": "fail", "parallel_remediation": False})
+    assert back["failure_action"] == {"action": "FAIL"} and back["parallel_remediation_action"] == {"enabled": False}
