@@ -21,7 +21,9 @@ description:
     uses it, so one playbook never stops the server of another, and two playbooks serving different folders
     under the same name get two servers. A run is the C(ansible-playbook) (or C(ansible-runner)) process the
     task runs under, or O(run_id). A server whose runs have all ended without stopping it (a cancelled job) is
-    stopped by the next task of this module on the same controller.
+    stopped by the next task of this module on the same controller (unless a named O(run_id) holds it).
+  - C(<state_dir>/<name>.json) holds a copy of the state of the server last started under O(name) (its C(url),
+    C(index_url), C(port)), for other playbooks that know only the name.
   - Idempotent. A server that already runs with the same folder, address, port and lifetime is left alone. A
     server with other settings is restarted. Stopping a server that does not run changes nothing.
   - The server serves files only. It lists no folders and does not follow symlinks out of the folder. It stops
@@ -79,8 +81,11 @@ options:
     description:
       - The name of this run in the server's leases, for example the AWX job ID.
       - By default the controller's host name and the process ID and start time of the C(ansible-playbook)
-        process the task runs under. Whether a run has ended is always decided from that process (Linux
-        controllers; elsewhere a run counts as running until it stops the server or O(lifetime) ends).
+        process the task runs under; the lease then ends with that process (Linux controllers; elsewhere a run
+        counts as running until it stops the server or O(lifetime) ends), and a cancelled run's server is
+        stopped by the next task of this module.
+      - A given O(run_id) is a named lease for a server that must outlive the playbook (an AWX workflow, a
+        prepare step): it lasts until a task with the same O(run_id) stops the server or O(lifetime) ends.
     type: str
     version_added: 0.2.0
   state_dir:

@@ -15,10 +15,12 @@ different folders under the default name get two servers. Each server has, in ``
 
 ``started`` adds this run's lease (starting the server when none runs); ``stopped`` removes this run's lease and
 stops the server only when no other *live* run holds one, so a run never stops a server another run still
-uses. A lease whose owner process is gone (a cancelled or killed run) is stale: every call of ``depot_serve``
-drops stale leases in the whole ``state_dir`` and stops the servers no live run uses any more. The run is named
-by ``run_id`` (default: the host and the owner process). The HTTP server itself and every process/socket call
-are in ``_clients/depot_server.py``.
+uses. An automatic lease (no ``run_id``) whose owner process is gone (a cancelled or killed run) is stale: every
+call of ``depot_serve`` drops stale leases in the whole ``state_dir`` and stops the servers no live run uses any
+more. A named lease (``run_id`` given, for a server meant to outlive its playbook: an AWX workflow, a molecule
+prepare step) lasts until that ``run_id`` stops it or the server's ``lifetime`` ends. ``<name>.json`` is a copy
+of the state of the server last started under ``name``, for readers that know only the name. The HTTP server
+itself and every process/socket call are in ``_clients/depot_server.py``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil i
 
 STATE_FORMAT = 2
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_KEY_FILE_RE = re.compile(r"^(?P<key>.+-[0-9a-f]{12})\.json$")
 State = Dict[str, Any]
 
 
@@ -80,6 +83,20 @@ def _read_state(path: str) -> Optional[State]:
 
 def _write_state(st: State) -> None:
     write_atomic(st["state_file"], json.dumps(st, indent=1, sort_keys=True), mode=0o600)
+
+
+def _alias_path(st: State) -> str:
+    """``<state_dir>/<name>.json``: a copy of the state of the server last started under ``name``, for readers
+    that know the name only (another playbook, a test); it is removed when that server stops."""
+    return os.path.join(os.path.dirname(st["state_file"]), "%s.json" % st.get("name", "depot"))
+
+
+def _state_keys(state_dir: str) -> List[str]:
+    try:
+        names = sorted(os.listdir(state_dir))
+    except OSError:
+        return []
+    return [m.group("key") for m in (_KEY_FILE_RE.match(n) for n in names) if m]
 
 
 @contextlib.contextmanager
@@ -125,19 +142,25 @@ def current_run(params: Dict[str, Any]) -> Dict[str, Any]:
     run_id = params.get("run_id")
     if not run_id:
         run_id = "%s:%s:%s" % (_srv.fqdn(), (owner or {}).get("pid", "?"), (owner or {}).get("start", "?"))
-    return {"id": str(run_id), "owner": owner}
+    return {"id": str(run_id), "owner": owner, "named": bool(params.get("run_id"))}
 
 
 def _live_leases(st: State) -> Dict[str, Any]:
-    """The leases of ``st`` whose owner process still runs."""
+    """The leases of ``st`` that still count: a named lease (an explicit ``run_id``) until that run releases it
+    or the server's ``lifetime`` ends; an automatic one while its owner process (the run) still runs."""
     leases: Dict[str, Any] = st["leases"] if isinstance(st.get("leases"), dict) else {}
-    return {rid: lease for rid, lease in leases.items() if _srv.owner_alive((lease or {}).get("owner"))}
+    return {rid: lease for rid, lease in leases.items()
+            if isinstance(lease, dict) and (lease.get("named") or _srv.owner_alive(lease.get("owner")))}
 
 
 def _stop_server(st: Optional[State], paths: Dict[str, str]) -> bool:
     running = bool(st) and _srv.server_alive(paths["alive"])
     if running and st is not None:
         _srv.terminate(st.get("pid"), paths["alive"])
+    if st is not None and st.get("state_file"):
+        alias = _read_state(_alias_path(st))
+        if alias is not None and alias.get("server_id") == st.get("server_id"):
+            _unlink(_alias_path(st))
     _clean(paths)
     return running
 
@@ -146,12 +169,7 @@ def reap_stale(state_dir: str, skip: Tuple[str, ...] = ()) -> List[str]:
     """Stop every server of ``state_dir`` that no live run uses (its runs were cancelled or killed) or whose
     process is gone, and drop stale leases. Returns the keys of the servers stopped or cleaned."""
     done: List[str] = []
-    try:
-        names = sorted(n for n in os.listdir(state_dir) if n.endswith(".json"))
-    except OSError:
-        return done
-    for name in names:
-        key = name[:-len(".json")]
+    for key in _state_keys(state_dir):
         if key in skip:
             continue
         paths = _paths(state_dir, key)
@@ -262,7 +280,7 @@ def start(params: Dict[str, Any], check_mode: bool = False) -> Dict[str, Any]:
             live = _live_leases(st)
             if _same(st, root, bind, port, lifetime) and _srv.answers(_connect_host(bind), st["port"]):
                 new = run["id"] not in live
-                live[run["id"]] = {"owner": run["owner"], "since": _now().isoformat()}
+                live[run["id"]] = {"owner": run["owner"], "named": run["named"], "since": _now().isoformat()}
                 st["leases"] = live
                 _write_state(st)
                 return _result(st, params, False, "started", run, joined=new)
@@ -311,9 +329,10 @@ def _launch(params: Dict[str, Any], paths: Dict[str, str], root: str, bind: str,
         "index_url": base + "index.xml", "started_at": now.isoformat(),
         "expires_at": (now + datetime.timedelta(seconds=lifetime)).isoformat() if lifetime else None,
         "state_file": paths["state"], "name": params.get("name") or "depot",
-        "leases": {run["id"]: {"owner": run["owner"], "since": now.isoformat()}},
+        "leases": {run["id"]: {"owner": run["owner"], "named": run["named"], "since": now.isoformat()}},
     }
     _write_state(st)
+    write_atomic(_alias_path(st), json.dumps(st, indent=1, sort_keys=True), mode=0o600)
     if not _srv.answers(_connect_host(bind), real_port, timeout=5):
         _stop_server(st, paths)
         raise ServeError("the depot server started but does not answer on %s port %d" % (bind, real_port),
@@ -339,12 +358,8 @@ def _holder(params: Dict[str, Any], port: int) -> str:
     if not port:
         return ""
     state_dir = _state_dir(params)
-    try:
-        names = sorted(n for n in os.listdir(state_dir) if n.endswith(".json"))
-    except OSError:
-        return ""
-    for n in names:
-        st = _read_state(os.path.join(state_dir, n))
+    for key in _state_keys(state_dir):
+        st = _read_state(os.path.join(state_dir, key + ".json"))
         if st and st.get("port") == port:
             return " (port %d is used by the depot server %r for %s, runs %s)" % (
                 port, st.get("name"), st.get("root"), ", ".join(sorted(st.get("leases") or {})) or "none")
@@ -360,11 +375,7 @@ def stop(params: Dict[str, Any], check_mode: bool = False) -> Dict[str, Any]:
     if params.get("path"):
         keys = [server_key(name, os.path.realpath(os.path.expanduser(params["path"])))]
     else:
-        try:
-            keys = sorted(n[:-len(".json")] for n in os.listdir(state_dir)
-                          if n.endswith(".json") and re.match(r"^%s-[0-9a-f]{12}\.json$" % re.escape(name), n))
-        except OSError:
-            keys = []
+        keys = [k for k in _state_keys(state_dir) if re.match(r"^%s-[0-9a-f]{12}$" % re.escape(name), k)]
     changed, kept, last = False, [], None
     for key in keys:
         paths = _paths(state_dir, key)

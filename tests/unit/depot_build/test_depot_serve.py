@@ -148,7 +148,10 @@ def test_another_run_never_stops_a_server_it_does_not_own_alone(site, monkeypatc
 def test_a_cancelled_runs_server_is_cleaned_by_the_next_run(site, tmp_path, monkeypatch):
     root, state, params = site
     monkeypatch.setattr(srv, "run_owner", dead_owner)
-    gone = ds.depot_serve(params(run_id="cancelled"))          # its ansible-playbook process is gone
+    gone = ds.depot_serve(params())                             # its ansible-playbook process is gone
+    with open(str(state / "depot.json")) as f:                  # <name>.json: the last server of that name
+        assert json.load(f)["pid"] == gone["pid"]
+    kept = ds.depot_serve(params(name="kept", run_id="workflow-42"))   # a named lease outlives its process
     monkeypatch.undo()
     other = tmp_path / "other"
     other.mkdir()
@@ -156,7 +159,9 @@ def test_a_cancelled_runs_server_is_cleaned_by_the_next_run(site, tmp_path, monk
     assert nxt["changed"] is True
     assert not wait_gone(gone["pid"])
     key = ds.server_key("depot", os.path.realpath(str(root)))
-    assert not (state / (key + ".json")).exists()
+    assert not (state / (key + ".json")).exists() and not (state / "depot.json").exists()
+    assert get(kept["index_url"])[0] == 200
+    assert ds.depot_serve(params(name="kept", run_id="workflow-42", state="stopped"))["changed"] is True
     assert srv.owner_alive(srv.run_owner())                     # this test's own run is alive
 
 
