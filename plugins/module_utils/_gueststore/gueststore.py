@@ -22,6 +22,7 @@ import io
 import json
 import posixpath
 import re
+from typing import Any, Callable, Dict, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._gueststore.source import MANIFEST_NAME, scan_source
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
@@ -232,7 +233,7 @@ def plan_sync(local, manifest, remote_files, remote_dirs=(), delete_extra=False)
 
 
 # ---- options -----------------------------------------------------------------------------------
-def check_options(params):
+def check_options(params: Dict[str, Any]) -> Dict[str, Any]:
     """Validate the module options beyond the argument spec; returns the normalized request
     ``{state, url, datastore, path, src, delete_extra, hosts, cluster, datacenter}``."""
     state = params.get("state") or "present"
@@ -276,8 +277,9 @@ def datastore_files(client):
     return DatastoreFiles(client)
 
 
-def manage(params, check_mode=False, partial=None, diff=False, warn=None, client_factory=None,
-           files_factory=None):
+def manage(params: Dict[str, Any], check_mode: bool = False, partial: Optional[Dict[str, Any]] = None,
+           diff: bool = False, warn: Optional[Callable[[str], None]] = None, client_factory: Optional[Callable] = None,
+           files_factory: Optional[Callable] = None) -> Dict[str, Any]:
     """Bring the GuestStore repository of the selected hosts to the requested state; returns the module result.
 
     ``params`` are the module options; ``partial`` (a dict) is kept up to date with ``changed``, ``hosts`` and
