@@ -37,9 +37,22 @@ class PrefetchedClient(object):
         self._inv = {m: r for m, r in inventories.items() if "error" not in r}
         self.prefetch_failed = sorted(m for m, r in inventories.items() if "error" in r)
         self.reused = sorted(m for m, r in self._inv.items() if r.get("reused"))
+        self._cluster_reads: Dict[Any, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
+
+    def _retrieve(self, specs: Any, objects: Any = None, container: Any = None) -> Any:
+        """The client's property read; reads of cluster properties (the same for every host of a cluster, such
+        as ``lifecycleManaged``) are answered once per cluster and scan instead of once per host."""
+        if container is None and objects and all(getattr(t, "__name__", "") == "ClusterComputeResource"
+                                                  for t, _paths in specs):
+            key = (tuple((t.__name__, tuple(paths)) for t, paths in specs),
+                   tuple(getattr(o, "_moId", id(o)) for o in objects))
+            if key not in self._cluster_reads:
+                self._cluster_reads[key] = self._client._retrieve(specs, objects=objects)
+            return self._cluster_reads[key]
+        return self._client._retrieve(specs, objects=objects, container=container)
 
     def _moid(self, host: Any) -> Optional[str]:
         return getattr(host, "moid", None)

@@ -59,6 +59,7 @@ SERIAL_PLAY = """
         patch_scan_report: false
         patch_scan_fail_mode: hosts
         patch_scan_required_bulletins: []
+        patch_scan_exclude: ["{fling_id}"]
 """
 
 
@@ -141,13 +142,13 @@ def test_limit_scans_only_the_named_hosts(setup):
 def test_serial_gives_one_login_per_batch_and_max_fail_percentage_stops(setup):
     tmp, run = setup
     play = tmp / "serial.yml"
-    play.write_text(SERIAL_PLAY.format(serial=2, max_fail=100, fling=FLING_ZIP))
+    play.write_text(SERIAL_PLAY.format(serial=2, max_fail=100, fling=FLING_ZIP, fling_id=FLING))
     rc, text, stats = run(str(play), HOSTS)
     assert rc == 0, text[-3000:]
     assert stats["logins"] == 3, stats                 # 6 hosts, serial 2: three batches
     assert all(recap(text)[h]["failed"] == 0 for h in HOSTS)
     # a batch whose hosts all fail (unknown to vCenter) stops the play: later batches never run
-    play.write_text(SERIAL_PLAY.format(serial=2, max_fail=0, fling=FLING_ZIP))
+    play.write_text(SERIAL_PLAY.format(serial=2, max_fail=0, fling=FLING_ZIP, fling_id=FLING))
     rc, text, stats = run(str(play), ["esx-97.sim.local", "esx-98.sim.local"] + HOSTS[:4])
     assert rc != 0
     r = recap(text)

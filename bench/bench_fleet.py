@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet-scale benchmark of the scan engine (issue 14). ``run()`` returns a dict for bench/run.py.
+
+A simulated vCenter with ``FLEETPATCH_BENCH_FLEET_HOSTS`` hosts (default 1,000; a third each of the real ESXi
+6.7.0 GA image, 7.0U3 and 8.0U2) in clusters of 50, and a depot of every real fixture bundle served over HTTP on
+127.0.0.1. ``run_scan`` (what one ``esxi_patch_scan`` task runs) over every host, wall clock:
+
+* ``engine_<N>_s``: the fleet path (facts of every host in one call, inventories over ``scan_workers`` threads
+  sharing one session), no simulated latency;
+* ``engine_<N>_latency_<L>ms_s``: the same with the simulator's per-call latency (sim/latency.go; ASSUMED 50 ms);
+* ``repeat_<N>_latency_<L>ms_s`` / ``repeat_<N>_s``: a second scan with ``scan_record_dir`` and no host changed
+  (every inventory reused), with and without the latency;
+* ``sequential_<N>_s``: the one-host-at-a-time path of before (prefetch off), no latency, for comparison;
+  ``sequential_<n>_latency_<L>ms_s`` on a sample of hosts (the whole fleet would take minutes), and the
+  per-host figure extrapolated;
+* SOAP calls and logins of each run, counted by the simulator.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for p in (ROOT, os.path.join(ROOT, ".collections")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+IMAGES = ("esxi-6.7.0-ga.json", "esxi-7.0u3.json", "esxi-8.0u2.json")
+LATENCY_MS = 50
+SAMPLE = 40
+
+
+def _topology(n, per_cluster=50):
+    clusters = []
+    for c in range(0, n, per_cluster):
+        clusters.append({"name": "C%02d" % (c // per_cluster), "hosts": [
+            {"name": "esx%04d" % i, "image": IMAGES[i % len(IMAGES)]} for i in range(c, min(n, c + per_cluster))]})
+    return {"datacenters": [{"name": "DC1", "clusters": clusters}]}
+
+
+def run(hosts=None):
+    from tests.integration.patch.patch_sim_helpers import REAL_BUNDLES, params
+    from tests.simulator.fixtures import DepotServer
+    from tests.simulator.harness import Simulator
+
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import fleetscan as _fleetscan
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.scan import run_scan
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
+
+    n = int(hosts or os.environ.get("FLEETPATCH_BENCH_FLEET_HOSTS", "1000"))
+    srv = DepotServer().start()
+    sim = Simulator(mode="vc", topology=_topology(n))
+    old_ca = os.environ.get("REQUESTS_CA_BUNDLE")
+    tmp = tempfile.mkdtemp(prefix="fleetpatch-bench-fleet-")
+    out = {"hosts": n, "latency_ms": LATENCY_MS, "timing": "wall clock seconds, one run each",
+           "targets": {"engine_latency_s_max": 15.0, "repeat_s_max": 3.0}}
+    try:
+        url = srv.make_depot("all", REAL_BUNDLES)
+        t = time.perf_counter()
+        sim.start(timeout=600)
+        out["sim_start_s"] = round(time.perf_counter() - t, 2)
+        os.environ["REQUESTS_CA_BUNDLE"] = sim.ca_file
+        depot = load_depot([url])
+
+        def latency(ms):
+            sim._control("POST", "/_sim/latency", {"latency": "%dms" % ms})
+
+        def scan(key, **kw):
+            sim._control("POST", "/_sim/stats/reset", {})
+            p = params(sim, [url], engine="controller", **kw)
+            t = time.perf_counter()
+            res = run_scan(p, depot=depot)
+            dt = time.perf_counter() - t
+            bad = [h for h in res["hosts"] if h.get("failed")]
+            assert not bad, bad[:2]
+            stats = sim._control("GET", "/_sim/stats")
+            out[key] = round(dt, 2)
+            out[key.replace("_s", "_soap_calls", 1) if key.endswith("_s") else key + "_soap_calls"] = stats["soap_calls"]
+            out[key.replace("_s", "_logins", 1) if key.endswith("_s") else key + "_logins"] = stats["logins"]
+            return res
+
+        scan("engine_%d_s" % n)
+        records = os.path.join(tmp, "records")
+        latency(LATENCY_MS)
+        scan("engine_%d_latency_%dms_s" % (n, LATENCY_MS), scan_record_dir=records)
+        scan("repeat_%d_latency_%dms_s" % (n, LATENCY_MS), scan_record_dir=records)
+        latency(0)
+        scan("repeat_%d_s" % n, scan_record_dir=records)
+        real_min = _fleetscan.MIN_HOSTS
+        _fleetscan.MIN_HOSTS = 10 ** 9          # the sequential path of before
+        try:
+            scan("sequential_%d_s" % n)
+            latency(LATENCY_MS)
+            names = ["esx%04d" % i for i in range(min(SAMPLE, n))]
+            key = "sequential_%d_latency_%dms_s" % (len(names), LATENCY_MS)
+            scan(key, esxi_hostname=names)
+            out["sequential_latency_%dms_per_host_s" % LATENCY_MS] = round(out[key] / len(names), 3)
+            latency(0)
+        finally:
+            _fleetscan.MIN_HOSTS = real_min
+    finally:
+        sim.stop()
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old_ca is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = old_ca
+    out["engine_latency_within_target"] = out["engine_%d_latency_%dms_s" % (n, LATENCY_MS)] < 15.0
+    out["repeat_latency_within_target"] = out["repeat_%d_latency_%dms_s" % (n, LATENCY_MS)] < 3.0
+    return {"fleet": out}
+
+
+if __name__ == "__main__":
+    import json
+    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else None), indent=2, sort_keys=True))
