@@ -52,6 +52,7 @@ func (e *DepotError) Error() string { return "[" + e.Class + "] " + e.Msg }
 
 type Depot struct {
 	URLs      []string
+	URLVibs   map[string][]string // metadata URL -> ids of the VIBs its load added
 	Bulletins []*Bulletin
 	Vibs      map[string]*Vib
 	Profiles  []*Profile
@@ -61,7 +62,7 @@ type Depot struct {
 }
 
 func newDepot() *Depot {
-	return &Depot{Vibs: map[string]*Vib{}, checksums: map[string]string{}, vibURL: map[string]string{}, bundles: map[string]map[string][]byte{}}
+	return &Depot{Vibs: map[string]*Vib{}, URLVibs: map[string][]string{}, checksums: map[string]string{}, vibURL: map[string]string{}, bundles: map[string]map[string][]byte{}}
 }
 
 func (d *Depot) bulletin(id string) *Bulletin {
@@ -199,8 +200,17 @@ func (f *Fetcher) LoadDepots(urls []string) (*Depot, []*DepotError) {
 			continue
 		}
 		d.URLs = append(d.URLs, u)
+		before := map[string]bool{}
+		for id := range d.Vibs {
+			before[id] = true
+		}
 		if err := f.loadURL(d, u, seen); err != nil {
 			errs = append(errs, err)
+		}
+		for id := range d.Vibs {
+			if !before[id] {
+				d.URLVibs[u] = append(d.URLVibs[u], id)
+			}
 		}
 	}
 	sort.Slice(d.Bulletins, func(i, j int) bool { return d.Bulletins[i].ID < d.Bulletins[j].ID })

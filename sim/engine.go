@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ func engErr(class, format string, a ...interface{}) *EngineError {
 // vibPlatformOK: OBSERVED: VIB descriptors may carry system-requires/softwarePlatform (all 8.0
 // flings do, older VIBs do not); ASSUMED: no platform element means "any platform".
 func vibPlatformOK(v *Vib, img *Image) bool {
-	if len(v.Platforms) == 0 {
+	if len(v.Platforms) == 0 || !platformCheck(img) {
 		return true
 	}
 	for _, p := range v.Platforms {
@@ -43,7 +44,7 @@ func vibPlatformOK(v *Vib, img *Image) bool {
 // has no platform value) and an explanation in xmlResult; esxcli vib install ignores bulletin
 // platforms (only VIB-level system-requires count), as public ghettoVCB installs on 6.x/7.x show.
 func bulletinPlatformOK(b *Bulletin, img *Image) bool {
-	if len(b.Platforms) == 0 {
+	if len(b.Platforms) == 0 || !platformCheck(img) {
 		return true
 	}
 	for _, p := range b.Platforms {
@@ -52,6 +53,18 @@ func bulletinPlatformOK(b *Bulletin, img *Image) bool {
 		}
 	}
 	return false
+}
+
+// platformCheck: OBSERVED (facts, "Validation"): the 6.5/6.7 host engine checks no software platform at all
+// (bulletin platforms and vendor-index product/version are parsed and never used; VIB-level softwarePlatform is
+// not even read). For 7.0+ the rules are unknown (8.0's esximage has swplatforms): the -swplatform-check switch
+// (default on) keeps the simulator's ASSUMED matching for 7.0+ images.
+func platformCheck(img *Image) bool {
+	if img == nil || !cfg.SwPlatformCheck {
+		return false
+	}
+	major, err := strconv.Atoi(strings.SplitN(img.Version, ".", 2)[0])
+	return err == nil && major >= 7
 }
 
 func platformList(ps []Platform) string {
@@ -173,6 +186,7 @@ func PlanInstall(base *Image, hostAcc string, cands []*Vib, o InstallOpts) (*Pla
 
 	result := base.clone()
 	removed := map[string]*Vib{}
+	var accProblems []string
 	for _, c := range chosen {
 		cur := result.byName(c.Name)
 		switch {
@@ -198,9 +212,9 @@ func PlanInstall(base *Image, hostAcc string, cands []*Vib, o InstallOpts) (*Pla
 				continue
 			}
 		}
-		// acceptance (OBSERVED semantics; wording modelled on public esxcli output)
+		// acceptance: OBSERVED text and TRUST_ORDER (facts, "Validation"); all problems of the class are reported
 		if !o.Force && !o.NoSigCheck && !acceptanceAllowed(hostAcc, c.Acceptance) {
-			return nil, engErr("AcceptanceConfigError", "VIB %s's acceptance level is %s, which is not compliant with the ImageProfile acceptance level %s\n To change the host acceptance level, use the 'esxcli software acceptance set' command.\n Please refer to the log file for more details.", c.ID, c.Acceptance, hostAcc)
+			accProblems = append(accProblems, fmt.Sprintf("VIB %s's acceptance level is %s, which is not compliant with the ImageProfile acceptance level %s", c.ID, c.Acceptance, hostAcc))
 		}
 		var keep []*Vib
 		for _, iv := range result.Vibs {
@@ -222,6 +236,12 @@ func PlanInstall(base *Image, hostAcc string, cands []*Vib, o InstallOpts) (*Pla
 	}
 	sort.Slice(p.Removed, func(i, j int) bool { return p.Removed[i].ID < p.Removed[j].ID })
 	result.sortVibs()
+	// OBSERVED (facts, "Validation"): only the highest-priority problem class is raised: acceptance (2) before
+	// dependency (3)
+	if len(accProblems) > 0 {
+		sort.Strings(accProblems)
+		return nil, engErr("AcceptanceConfigError", "%s\n To change the host acceptance level, use the 'esxcli software acceptance set' command.\n Please refer to the log file for more details.", strings.Join(accProblems, "\n "))
+	}
 	if err := checkImage(result, o.Force); err != nil {
 		return nil, err
 	}
@@ -364,13 +384,32 @@ func checkImage(img *Image, force bool) *EngineError {
 			}
 		}
 	}
-	for _, v := range img.Vibs {
-		for _, c := range v.Conflicts {
-			for _, o := range img.Vibs {
-				if o != v && conflictsWith(c, o) {
-					msgs = append(msgs, fmt.Sprintf("VIB %s conflicts with %s (constraint %s).", v.ID, o.ID, c.String()))
+	// OBSERVED texts (facts, "Validation"): "VIBs (%s) are conflicting with each other" (sorted ids, ", "),
+	// recorded once per pair; "VIB %s is obsoleted by %s" (a Python set repr) for a VIB replaced by another VIB of
+	// the profile (ObsoletedVIB, a dependency-class problem)
+	seen := map[string]bool{}
+	for i, v := range img.Vibs {
+		for _, o := range img.Vibs[i+1:] {
+			if vibsConflict(v, o) {
+				pair := []string{v.ID, o.ID}
+				sort.Strings(pair)
+				if k := strings.Join(pair, ", "); !seen[k] {
+					seen[k] = true
+					msgs = append(msgs, fmt.Sprintf("VIBs (%s) are conflicting with each other", k))
 				}
 			}
+		}
+	}
+	for _, v := range img.Vibs {
+		var by []string
+		for _, o := range img.Vibs {
+			if o != v && replacesVib(o, v) {
+				by = append(by, "'"+o.ID+"'")
+			}
+		}
+		if len(by) > 0 {
+			sort.Strings(by)
+			msgs = append(msgs, fmt.Sprintf("VIB %s is obsoleted by {%s}", v.ID, strings.Join(by, ", ")))
 		}
 	}
 	if len(msgs) > 0 {

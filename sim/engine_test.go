@@ -170,7 +170,7 @@ func TestPlanInstallRules(t *testing.T) {
 	}
 	// conflicts with an installed VIB
 	c := vibT("newdrv", "1.0-1", func(v *Vib) { v.Conflicts = []Constraint{{Name: "ntg3"}} })
-	if _, err := PlanInstall(base, "partner", []*Vib{c}, InstallOpts{Mode: "install", MaintenanceOK: true}); err == nil || !strings.Contains(err.Msg, "conflicts with VMW_bootbank_ntg3") {
+	if _, err := PlanInstall(base, "partner", []*Vib{c}, InstallOpts{Mode: "install", MaintenanceOK: true}); err == nil || !strings.Contains(err.Msg, "VIBs (TST_bootbank_newdrv_1.0-1, VMW_bootbank_ntg3_4.1.10.0-4vmw.802.0.0.22380479) are conflicting with each other") {
 		t.Errorf("want conflict, got %v", err)
 	}
 	// replaces removes the old VIB

@@ -233,15 +233,29 @@ func installResultDoc(typ string, p *Plan, msg string) string {
 	return objDoc(typ+"InstallationResult", f)
 }
 
-// installMessage: OBSERVED reboot text (7.0U3n sample); other texts ASSUMED from public output.
+// installMessage: OBSERVED reboot text (7.0U3n sample); OBSERVED (facts, "Flows"): "Host is not changed." and
+// the dry-run text listing every installer with work by class name (a live install lists the live AND the boot
+// installer; locker VIBs go to LockerInstaller). ASSUMED: "Operation finished successfully."; the list order.
 func installMessage(p *Plan, dry bool) string {
 	switch {
 	case dry && p.Changed():
-		inst := "[LiveImageInstaller]"
-		if p.NeedReboot {
-			inst = "[BootBankInstaller]"
+		set := map[string]bool{}
+		for _, v := range append(append([]*Vib{}, p.Installed...), p.Removed...) {
+			if v.Type == "locker" {
+				set["LockerInstaller"] = true
+				continue
+			}
+			set["BootBankInstaller"] = true
+			if p.Live {
+				set["LiveImageInstaller"] = true
+			}
 		}
-		return "Dryrun only, host not changed. The following installers will be applied: " + inst
+		var inst []string
+		for k := range set {
+			inst = append(inst, k)
+		}
+		sort.Strings(inst)
+		return "Dryrun only, host not changed. The following installers will be applied: [" + strings.Join(inst, ", ") + "]"
 	case !p.Changed():
 		return "Host is not changed."
 	case p.NeedReboot:
@@ -300,7 +314,7 @@ func (m *MethodExecuter) dispatch(ns, typ string, a cliArgs) (string, *SoapFault
 		img := h.Current
 		if a.flag("rebootingimage") {
 			if h.Pending == nil {
-				return arrayDoc(typ+"SummaryExt", nil), nil // ASSUMED: nothing pending -> empty list
+				return arrayDoc(typ+"SummaryExt", nil), nil // OBSERVED (facts, "Flows"): nothing pending -> empty list
 			}
 			img = h.Pending
 		}
@@ -365,14 +379,28 @@ func (m *MethodExecuter) dispatch(ns, typ string, a cliArgs) (string, *SoapFault
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		img := h.Current
-		if a.flag("rebootingimage") && h.Pending != nil {
+		if a.flag("rebootingimage") {
+			if h.Pending == nil {
+				// OBSERVED (facts, "Flows"): --rebooting-image maps to --pending; with nothing pending the VIB
+				// list is empty and the profile is named "No pending image profile available." (vendor N/A).
+				// ASSUMED: the other fields stay empty.
+				return objDoc(typ+"ImageProfile", []kv{{"AcceptanceLevel", acceptanceCLIName(h.Acceptance)},
+					{"CreationTime", ""}, {"Description", ""}, {"ModificationTime", ""},
+					{"Name", "No pending image profile available."}, {"StatelessReady", "False"}, {"Vendor", "N/A"}}), nil
+			}
 			img = h.Pending
 		}
 		f := []kv{{"AcceptanceLevel", acceptanceCLIName(h.Acceptance)}, {"CreationTime", img.Profile.Created},
 			{"Description", img.Profile.Description}, {"ModificationTime", img.Profile.Modified},
 			{"Name", img.ProfileName()}, {"StatelessReady", "True"}}
-		for _, id := range img.vibIDs() {
-			f = append(f, kv{"VIBs", id})
+		// OBSERVED (facts, "esxcli output"): VIBs = sorted "<name> <version>" strings, not ids
+		var nv []string
+		for _, v := range img.Vibs {
+			nv = append(nv, v.Name+" "+v.Version)
+		}
+		sort.Strings(nv)
+		for _, s := range nv {
+			f = append(f, kv{"VIBs", s})
 		}
 		f = append(f, kv{"Vendor", img.Profile.Vendor})
 		return objDoc(typ+"ImageProfile", f), nil

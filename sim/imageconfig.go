@@ -70,8 +70,9 @@ func (m *ImageConfigManager) UpdateHostImageAcceptanceLevel(req *types.UpdateHos
 	m.host.mu.Lock()
 	defer m.host.mu.Unlock()
 	if err := m.host.setAcceptance(lvl); err != nil {
-		// ASSUMED: surfaced as PlatformConfigFault like other esximage errors
-		body.Fault_ = simulator.Fault(err.Msg, platformFault(err))
+		// OBSERVED (facts / issue 10): ImageConfigManager's acceptance faults are HostConfigFault; the message is
+		// esximage's "Unable to set acceptance level of %s due to installed VIBs %s having a lower acceptance level."
+		body.Fault_ = simulator.Fault(strings.Join(bodyLines(err.Msg), " "), &types.HostConfigFault{})
 		return body
 	}
 	body.Res = &types.UpdateHostImageAcceptanceLevelResponse{}

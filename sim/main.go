@@ -30,9 +30,10 @@ type config struct {
 	EnforceFirewall bool
 	Root, ImagesDir string
 	Verbose         bool
+	SwPlatformCheck bool
 }
 
-var cfg = &config{}
+var cfg = &config{SwPlatformCheck: true}
 
 func logf(format string, a ...interface{}) {
 	if cfg.Verbose {
@@ -55,6 +56,7 @@ func main() {
 	flag.BoolVar(&cfg.EnforceFirewall, "enforce-firewall", true, "host downloads fail while the httpClient firewall ruleset is disabled")
 	flag.StringVar(&cfg.Root, "root", ".", "repository root (relative esximg paths)")
 	flag.StringVar(&cfg.ImagesDir, "images", "", "image directory (default <root>/sim/images)")
+	flag.BoolVar(&cfg.SwPlatformCheck, "swplatform-check", true, "check software platforms on 7.0+ images (ASSUMED rules; 6.x images are never checked, as esximage 6.5/6.7)")
 	flag.BoolVar(&cfg.Verbose, "v", false, "log to stderr")
 	flag.Parse()
 

@@ -6,8 +6,13 @@ package main
 // vCenter 8.0.3 cassette); InvalidArgument for an empty meta URL and a *successful* task with a
 // non-empty xmlResult for a non-existent depot (VMware's hostd test case_1_PatchManager.py);
 // cmdOption "--maintenancemode" / "--nosigcheck" (same test).
-// ASSUMED: the xmlResult vocabulary (<esxupdate-response><version>1.50</version>..., element names
-// taken from strings in ESXi 6.7's esxupdate modules, see SOURCES.md) and Result.version "1.50".
+// OBSERVED (docs/reference/esxi-software-stack-facts.md, "xmlResult"): xmlResult is what `esxupdate --HA`
+// writes; the shapes are the templates in sim/esxupdate/ (see esxupdate.go).
+// ASSUMED (hostd's C++ translation was not found): Result.status[] computed by the simulator (engine.go
+// Scan); a failed install/stage is a PlatformConfigFault whose text is hostd's
+// "/usr/sbin/esxupdate returned with exit status: N" (OBSERVED on ESXi 8.0U3, w2c/letsencrypt-esxi#46) and whose
+// faultMessage carries the xmlResult document (the API reference says the details come "within the payload of
+// the exception as xml string"; where exactly is ASSUMED).
 
 import (
 	"fmt"
@@ -23,7 +28,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-const xmlResultVersion = "1.50" // ASSUMED (IFace constant in esxupdate 6.7 strings)
+const xmlResultVersion = "1.50" // OBSERVED (facts, "xmlResult": <version>1.50</version>)
 
 type PatchManager struct {
 	mo.HostPatchManager
@@ -31,32 +36,6 @@ type PatchManager struct {
 }
 
 func esc(s string) string { return html.EscapeString(s) }
-
-func xmlResultDoc(body string) string {
-	return "<esxupdate-response><version>" + xmlResultVersion + "</version>" + body + "</esxupdate-response>"
-}
-
-func errorElement(class, msg string) string {
-	return fmt.Sprintf("<error errorClass=\"%s\"><errorCode>%d</errorCode><errorDesc>%s</errorDesc></error>", class, errorCode(class), esc(msg))
-}
-
-// ASSUMED numeric codes (esxupdate exits with per-class codes; the real numbers were not found
-// except "exit status: 7" for a bad path on 8.0U3, w2c/letsencrypt-esxi#46).
-func errorCode(class string) int {
-	switch class {
-	case "MetadataDownloadError", "VibDownloadError":
-		return 7
-	case "MaintenanceModeError":
-		return 10
-	case "DependencyError":
-		return 3
-	case "AcceptanceConfigError":
-		return 15
-	case "NoMatchError":
-		return 11
-	}
-	return 1
-}
 
 func hasOpt(spec *types.HostPatchManagerPatchManagerOperationSpec, opt string) bool {
 	if spec == nil {
@@ -81,103 +60,145 @@ func checkURLs(lists ...[]string) types.BaseMethodFault {
 	return nil
 }
 
-func vibScanData(v *Vib, state string, extra string) string {
-	return fmt.Sprintf("<vib-scan-data><id>%s</id><name>%s</name><version>%s</version><vendor>%s</vendor><acceptanceLevel>%s</acceptanceLevel><state>%s</state><maintenanceMode>%t</maintenanceMode><postInstall><rebootRequired>%t</rebootRequired><hostdRestart>false</hostdRestart></postInstall>%s</vib-scan-data>",
-		esc(v.ID), esc(v.Name), esc(v.Version), esc(v.Vendor), v.Acceptance, state, v.MaintenanceModeRequired, !v.LiveInstallAllowed, extra)
-}
-
-func hostScanData(h *Host) string {
-	staged := ""
+func (h *Host) stagedSet() map[string]bool {
+	out := map[string]bool{}
 	for _, v := range h.Staged {
-		staged += "<vibID>" + esc(v.ID) + "</vibID>"
+		out[v.ID] = true
 	}
-	return fmt.Sprintf("<host-scan-data><imagePending>%t</imagePending><vibStaged>%s</vibStaged></host-scan-data>", h.Pending != nil, staged)
+	return out
 }
 
-// installedReport lists the host's VIBs (Query, or ScanV2 without URLs).
-// OBSERVED use: rbvmomi inventory scripts call ScanHostPatchV2_Task without URLs and read installed
-// VIB ids with XPath //vib-scan-data//id.
-func (h *Host) installedReport() *types.HostPatchManagerResult {
-	var b strings.Builder
-	for _, v := range h.Current.Vibs {
-		b.WriteString(vibScanData(v, "installed", ""))
-	}
-	if h.Pending != nil {
-		for _, v := range h.Pending.Vibs {
-			if h.Current.byID(v.ID) == nil {
-				b.WriteString(vibScanData(v, "pending", ""))
+// hostVibsReport: OBSERVED (facts, "xmlResult"): a scan without metadata lists all installed, pending and staged
+// host VIBs, each with its pkgstate. Caller holds h.mu.
+func (h *Host) hostVibsReport() string {
+	c := &scanCtx{h: h, target: h.base(), staged: h.stagedSet(), platform: platformCheck(h.Current)}
+	seen := map[string]bool{}
+	var all []*Vib
+	add := func(vs []*Vib) {
+		for _, v := range vs {
+			if !seen[v.ID] {
+				seen[v.ID] = true
+				all = append(all, v)
 			}
 		}
 	}
-	b.WriteString(hostScanData(h))
-	return &types.HostPatchManagerResult{Version: xmlResultVersion, XmlResult: xmlResultDoc(b.String())}
+	add(h.Current.Vibs)
+	if h.Pending != nil {
+		add(h.Pending.Vibs)
+	}
+	add(h.Staged)
+	c.depot = all
+	var b strings.Builder
+	for _, v := range all {
+		b.WriteString(c.vibRecord(v))
+	}
+	b.WriteString(hostScanXML(h))
+	return b.String()
 }
 
-func (h *Host) scan(metaUrls, bundleUrls []string) (*types.HostPatchManagerResult, types.BaseMethodFault) {
+// queryReport: OBSERVED (facts, "xmlResult"): esxupdate's `query` does nothing in Run(): an empty response.
+// ASSUMED: hostd's QueryHostPatch_Task runs `esxupdate query`.
+func queryReport() *types.HostPatchManagerResult {
+	return &types.HostPatchManagerResult{Version: xmlResultVersion, XmlResult: esxResponse("")}
+}
+
+func (h *Host) scan(metaUrls, bundleUrls []string, check bool) (*types.HostPatchManagerResult, types.BaseMethodFault) {
 	if f := checkURLs(metaUrls, bundleUrls); f != nil {
 		return nil, f
 	}
+	prefix := ""
+	if check {
+		prefix = render("scan-cache.xml", nil) // OBSERVED: `check` first writes <cache>
+	}
 	urls := append(append([]string{}, metaUrls...), bundleUrls...)
+	res := &types.HostPatchManagerResult{Version: xmlResultVersion}
 	if len(urls) == 0 {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		return h.installedReport(), nil
+		res.XmlResult = esxResponse(prefix + h.hostVibsReport())
+		return res, nil
 	}
 	d, errs := h.fetcher().LoadDepots(urls)
+	if len(errs) > 0 {
+		// OBSERVED: a bad depot gives a successful task with an error in xmlResult (hostd test); the exit state
+		// is the only element (facts: the error is written when esxupdate exits)
+		e := errs[0]
+		res.XmlResult = esxResponse(prefix + exitState(e.Class, e.Msg, e.URL, "", nil))
+		return res, nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	res := &types.HostPatchManagerResult{Version: xmlResultVersion}
-	var b strings.Builder
-	for _, e := range errs {
-		// OBSERVED: a bad depot gives a successful task with an error in xmlResult (hostd test)
-		b.WriteString(errorElement(e.Class, e.Msg))
-	}
-	b.WriteString("<metadata-scan-data>")
-	for _, u := range d.URLs {
-		b.WriteString("<metadata><url>" + esc(u) + "</url></metadata>")
-	}
-	b.WriteString("</metadata-scan-data>")
 	for _, st := range Scan(h.Current, h.Pending, h.Booted, d) {
 		res.Status = append(res.Status, types.HostPatchManagerStatus{
 			Id: st.B.ID, Applicable: st.Applicable, Installed: st.Installed, Reason: st.Reasons,
 			InstallState: st.InstallState, RestartRequired: st.RestartRequired, VmOffRequired: st.VmOffRequired,
 			SupersededPatchIds: st.Superseded,
 		})
-		for _, v := range st.Vibs {
-			state := "notInstalled"
-			if h.Current.byID(v.ID) != nil {
-				state = "installed"
-			} else if h.Pending != nil && h.Pending.byID(v.ID) != nil {
-				state = "pending"
-			}
-			extra := fmt.Sprintf("<bulletinId>%s</bulletinId><meetsSystemReq>%t</meetsSystemReq>", esc(st.B.ID), st.PlatformOK)
-			if !st.PlatformOK {
-				extra += "<systemReqFailure>" + esc(strings.Join(st.Notes, "; ")) + "</systemReqFailure>"
-			}
-			for _, r := range st.Reasons {
-				extra += "<reason>" + r + "</reason>"
-			}
-			for _, n := range st.Notes {
-				extra += "<note>" + esc(n) + "</note>"
-			}
-			b.WriteString(vibScanData(v, state, extra))
-		}
 	}
-	b.WriteString(hostScanData(h))
-	res.XmlResult = xmlResultDoc(b.String())
+	var vibs []*Vib
+	for _, v := range d.Vibs {
+		vibs = append(vibs, v)
+	}
+	sort.Slice(vibs, func(i, j int) bool { return vibs[i].ID < vibs[j].ID })
+	c := &scanCtx{h: h, target: h.base(), depot: vibs, staged: h.stagedSet(), platform: platformCheck(h.Current)}
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, v := range vibs {
+		b.WriteString(c.vibRecord(v))
+	}
+	b.WriteString(hostScanXML(h))
+	b.WriteString(h.metadataScanXML(d, vibs))
+	res.XmlResult = esxResponse(b.String())
 	h.lastDepot = d
 	return res, nil
 }
 
+// metadataScanXML: OBSERVED vocabulary (facts, "xmlResult"); ASSUMED: the install operation is what an install
+// of every applicable bulletin would do, the uninstall operation removes the depot VIBs that are installed; the
+// VIBs of each metadata URL are the VIBs that URL's load added. Caller holds h.mu.
+func (h *Host) metadataScanXML(d *Depot, vibs []*Vib) string {
+	var meta []string
+	for _, u := range d.URLs {
+		var idsU []string
+		for _, id := range d.URLVibs[u] {
+			idsU = append(idsU, esc(id))
+		}
+		sort.Strings(idsU)
+		meta = append(meta, render("scan-metadata-url.xml", map[string]interface{}{"URL": esc(u), "IDs": idsU}))
+	}
+	opts := InstallOpts{Mode: "patch", MaintenanceOK: true, StrictMM: true}
+	plan, perr := PlanInstall(h.base(), h.Acceptance, ApplicableVibs(d, h.base(), nil), opts)
+	var installed []string
+	for _, v := range vibs {
+		if h.base().byID(v.ID) != nil {
+			installed = append(installed, v.ID)
+		}
+	}
+	var unPlan *Plan
+	var unErr *EngineError
+	if len(installed) > 0 {
+		unPlan, unErr = PlanRemove(h.base(), installed, opts)
+	} else {
+		unPlan = &Plan{}
+	}
+	mm, reboot := false, false
+	if perr == nil {
+		mm, reboot = plan.NeedMM, plan.NeedReboot
+	}
+	return render("scan-metadata.xml", map[string]interface{}{"Metadata": meta,
+		"Install": operationXML("installOperation", plan, perr), "Uninstall": operationXML("uninstallOperation", unPlan, unErr),
+		"MaintenanceMode": pyBool(mm), "RebootRequired": pyBool(reboot)})
+}
+
 // installCandidates downloads metadata (and .vib files for vibUrls) and returns the candidate VIBs.
-func (h *Host) installCandidates(f *Fetcher, urls, vibUrls []string, bulletins []string) (*Depot, []*Vib, *EngineError) {
+func (h *Host) installCandidates(f *Fetcher, urls, vibUrls []string, bulletins []string) (*Depot, []*Vib, *DepotError) {
 	var d *Depot
 	var cands []*Vib
 	if len(urls) > 0 {
 		var errs []*DepotError
 		d, errs = f.LoadDepots(urls)
 		if len(errs) > 0 {
-			return nil, nil, &EngineError{Class: errs[0].Class, Msg: errs[0].Msg}
+			return nil, nil, errs[0]
 		}
 		h.mu.Lock()
 		cands = ApplicableVibs(d, h.base(), bulletins)
@@ -188,7 +209,7 @@ func (h *Host) installCandidates(f *Fetcher, urls, vibUrls []string, bulletins [
 	for _, u := range vibUrls {
 		v, err := f.FetchVibURL(u)
 		if err != nil {
-			return nil, nil, &EngineError{Class: err.Class, Msg: err.Msg}
+			return nil, nil, err
 		}
 		d.Vibs[v.ID] = v
 		cands = append(cands, v)
@@ -196,10 +217,18 @@ func (h *Host) installCandidates(f *Fetcher, urls, vibUrls []string, bulletins [
 	return d, cands, nil
 }
 
-func platformFault(e *EngineError) types.BaseMethodFault {
-	// ASSUMED: esxupdate errors surface as PlatformConfigFault with text "<Class>: <message>"
-	return &types.PlatformConfigFault{Text: e.Class + ": " + strings.ReplaceAll(e.Msg, "\n ", " ")}
+// esxupdateFault: a failed esxupdate run. OBSERVED text (ESXi 8.0U3 task: "An error occurred during host
+// configuration: /usr/sbin/esxupdate returned with exit status: 7."); ASSUMED: the xmlResult document in
+// faultMessage[0] (key "com.vmware.esx.esxupdate.xmlResult").
+func esxupdateFault(class, msg, url string) types.BaseMethodFault {
+	return &types.PlatformConfigFault{
+		HostConfigFault: types.HostConfigFault{VimFault: types.VimFault{MethodFault: types.MethodFault{
+			FaultMessage: []types.LocalizableMessage{{Key: "com.vmware.esx.esxupdate.xmlResult", Message: engineExitDoc(class, msg, url)}}}}},
+		Text: fmt.Sprintf("/usr/sbin/esxupdate returned with exit status: %d", errnoOf(class)),
+	}
 }
+
+func platformFault(e *EngineError) types.BaseMethodFault { return esxupdateFault(e.Class, e.Msg, "") }
 
 func (h *Host) install(metaUrls, bundleUrls, vibUrls []string, spec *types.HostPatchManagerPatchManagerOperationSpec, stage bool) (*types.HostPatchManagerResult, types.BaseMethodFault) {
 	if f := checkURLs(metaUrls, bundleUrls, vibUrls); f != nil {
@@ -228,10 +257,10 @@ func (h *Host) install(metaUrls, bundleUrls, vibUrls []string, spec *types.HostP
 			d = newDepot()
 		}
 	} else {
-		var err *EngineError
-		d, cands, err = h.installCandidates(fetch, urls, vibUrls, nil)
-		if err != nil {
-			return nil, platformFault(err)
+		var derr *DepotError
+		d, cands, derr = h.installCandidates(fetch, urls, vibUrls, nil)
+		if derr != nil {
+			return nil, esxupdateFault(derr.Class, derr.Msg, derr.URL)
 		}
 	}
 	inMM := h.inMaintenance()
@@ -244,13 +273,19 @@ func (h *Host) install(metaUrls, bundleUrls, vibUrls []string, spec *types.HostP
 		opts.Mode = "install"
 	}
 	plan, perr := PlanInstall(h.base(), h.Acceptance, cands, opts)
+	pendingBefore := h.Pending != nil
 	h.mu.Unlock()
 	if perr != nil {
 		return nil, platformFault(perr)
 	}
 	if !plan.Changed() {
-		// ASSUMED wording; the Ansible PR ansible/ansible#55687 looks for "Host was not updated" in xmlResult
-		res.XmlResult = xmlResultDoc("<message>Host was not updated, no changes required.</message>" + opXML(plan, false))
+		// OBSERVED (facts, "Results"): nothing changed -> HostNotChanged ("Host is not changed."), or
+		// NeedsRebootResult when a reboot is pending from a previous transaction
+		if pendingBefore && !stage {
+			res.XmlResult = esxResponse(exitMsgs("NeedsRebootResult", "Host is not changed. Reboot is pending from previous transaction."))
+		} else {
+			res.XmlResult = esxResponse(exitMsgs("HostNotChanged", "Host is not changed."))
+		}
 		return res, nil
 	}
 	// download the VIB payloads (real HTTP, checksum verified); staged VIBs are already on the host
@@ -259,7 +294,7 @@ func (h *Host) install(metaUrls, bundleUrls, vibUrls []string, spec *types.HostP
 			break
 		}
 		if err := fetch.FetchVib(d, v.ID); err != nil {
-			return nil, platformFault(&EngineError{Class: err.Class, Msg: err.Msg})
+			return nil, esxupdateFault(err.Class, err.Msg, err.URL)
 		}
 	}
 	if f := h.fault("disconnect_during_install"); f != nil && !stage {
@@ -273,37 +308,26 @@ func (h *Host) install(metaUrls, bundleUrls, vibUrls []string, spec *types.HostP
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if stage {
-		// OBSERVED (API docs): Stage downloads and stages the patches; ASSUMED: nothing else changes
+		// OBSERVED (API docs): Stage downloads and stages the patches; OBSERVED (facts): stage writes only the
+		// exit state. ASSUMED: a stage that did its work is a plain success (nothing written)
 		h.Staged = plan.Installed
 		h.stagedDepot = d
-		res.XmlResult = xmlResultDoc("<message>Staging completed successfully.</message>" + opXML(plan, true) + hostScanData(h))
+		res.XmlResult = esxResponse("")
 		return res, nil
 	}
+	live := plan.Live && h.Pending == nil
 	h.applyPlan(plan, d)
-	msg := "Operation finished successfully."
-	if plan.NeedReboot {
-		msg = "The update completed successfully, but the system needs to be rebooted for the changes to be effective."
-	}
-	res.XmlResult = xmlResultDoc("<message>" + msg + "</message>" + opXML(plan, false) + hostScanData(h))
+	res.XmlResult = esxResponse(exitFor(live))
 	return res, nil
 }
 
-func opXML(p *Plan, staged bool) string {
-	var b strings.Builder
-	b.WriteString("<installOperation><allowed>true</allowed><addedVibs>")
-	for _, id := range ids(p.Installed) {
-		b.WriteString("<vibId>" + esc(id) + "</vibId>")
+// exitFor: OBSERVED (facts, "Results"): boot only -> NeedsRebootResult; live and boot -> NormalExit (nothing
+// written). The simulator's hosts always have a boot bank, so LiveInstallOnlyResult (83) is never returned.
+func exitFor(live bool) string {
+	if live {
+		return ""
 	}
-	b.WriteString("</addedVibs><removedVibs>")
-	for _, id := range ids(p.Removed) {
-		b.WriteString("<vibId>" + esc(id) + "</vibId>")
-	}
-	b.WriteString("</removedVibs><skippedVibs>")
-	for _, id := range ids(p.Skipped) {
-		b.WriteString("<vibId>" + esc(id) + "</vibId>")
-	}
-	fmt.Fprintf(&b, "</skippedVibs><maintenanceMode>%t</maintenanceMode><rebootRequired>%t</rebootRequired><staged>%t</staged></installOperation>", p.NeedMM, p.NeedReboot, staged)
-	return b.String()
+	return exitMsgs("NeedsRebootResult")
 }
 
 // applyPlan installs a plan: live installs change the running image, others leave a pending image
@@ -363,34 +387,33 @@ func (h *Host) uninstall(bulletinIds []string, spec *types.HostPatchManagerPatch
 	if err != nil {
 		return nil, platformFault(err)
 	}
+	live := plan.Live && h.Pending == nil
 	h.applyPlan(plan, nil)
 	for _, b := range bulletinIds {
 		delete(h.Bulletins, b)
 	}
-	return &types.HostPatchManagerResult{Version: xmlResultVersion, XmlResult: xmlResultDoc("<message>Operation finished successfully.</message>" + opXML(plan, false) + hostScanData(h))}, nil
+	return &types.HostPatchManagerResult{Version: xmlResultVersion, XmlResult: esxResponse(exitFor(live))}, nil
 }
 
 // ---- SOAP methods
 
 func (pm *PatchManager) ScanHostPatchV2Task(req *types.ScanHostPatchV2_Task) soap.HasFault {
 	ref := runHostTask(pm, pm.host, "ScanV2", "ScanHostPatchV2_Task", "host.PatchManager.ScanV2", true, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		return pm.host.scan(req.MetaUrls, req.BundleUrls)
+		return pm.host.scan(req.MetaUrls, req.BundleUrls, false)
 	})
 	return &methods.ScanHostPatchV2_TaskBody{Res: &types.ScanHostPatchV2_TaskResponse{Returnval: ref}}
 }
 
 func (pm *PatchManager) CheckHostPatchTask(req *types.CheckHostPatch_Task) soap.HasFault {
 	ref := runHostTask(pm, pm.host, "Check", "CheckHostPatch_Task", "host.PatchManager.Check", true, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		return pm.host.scan(req.MetaUrls, req.BundleUrls)
+		return pm.host.scan(req.MetaUrls, req.BundleUrls, true)
 	})
 	return &methods.CheckHostPatch_TaskBody{Res: &types.CheckHostPatch_TaskResponse{Returnval: ref}}
 }
 
 func (pm *PatchManager) QueryHostPatchTask(req *types.QueryHostPatch_Task) soap.HasFault {
 	ref := runHostTask(pm, pm.host, "Query", "QueryHostPatch_Task", "host.PatchManager.Query", true, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		pm.host.mu.Lock()
-		defer pm.host.mu.Unlock()
-		return pm.host.installedReport(), nil
+		return queryReport(), nil
 	})
 	return &methods.QueryHostPatch_TaskBody{Res: &types.QueryHostPatch_TaskResponse{Returnval: ref}}
 }

@@ -119,7 +119,10 @@ def test_esxcli_acceptance_and_profile(host):
     ec.esxcli(host, "software acceptance set", level="PartnerSupported")
     prof = ec.esxcli(host, "software profile get")
     assert prof["Name"] == "ESXi-8.0U2-22380479-standard"
-    assert "VMware_bootbank_esx-base_8.0.2-0.0.22380479" in prof["VIBs"]
+    assert "esx-base 8.0.2-0.0.22380479" in prof["VIBs"]   # "name version" strings (facts, "esxcli output")
+    pending = ec.esxcli(host, "software profile get", rebootingimage=True)
+    assert pending["Name"] == "No pending image profile available." and pending["Vendor"] == "N/A"
+    assert not pending.get("VIBs")
 
 
 def test_esxcli_gueststore_set_get_clear(esx_sim, host):

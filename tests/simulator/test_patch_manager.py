@@ -6,6 +6,8 @@ import pytest
 from pyVmomi import vim, vmodl
 
 from . import esxcli_helper as ec
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._esxi.esxupdate import esxupdate_result
+
 from .fixtures import real_fixture
 from .harness import Simulator
 from .util import (BULLETIN_80U2, BULLETIN_80U3, FLING_80U1, FLING_80U2, FLING_80U3, FLING_670, NVME_670,
@@ -74,6 +76,30 @@ def test_scan_real_flings_on_8_0u2(host, depot_server):
     assert re.search(r"<vib-scan-data><id>VMW_bootbank_vmkusb-nic-fling_1.12-2vmw", r.xmlResult)
 
 
+def test_scan_records_and_check_form_are_real_shaped(host, depot_server):
+    u2 = depot_server.add_bundle(real_fixture(*FLING_80U2))
+    u3 = depot_server.add_bundle(real_fixture(*FLING_80U3))
+    r = esxupdate_result(scan(host, [u2, u3]).xmlResult)
+    assert r["error"] is None and r["changed"] is False and r["form"] == "esxupdate"
+    by = {v["id"]: v for v in r["vibs"]}
+    f2, f3 = by[VIB_80U2], by["VMW_bootbank_vmkusb-nic-fling_1.14-1vmw.803.0.0.75399077"]
+    assert f2["state"] == f3["state"] == "uninstalled"
+    assert f2["maintenance_mode"] is True and f2["reboot_required"] is True and f2["hostd_restart"] is False
+    need = {q["requirement"]: q for q in f3["requires"]}["vmkapi_2_13_0_0"]
+    assert need["provided_by_host"] is False and need["provided_by"] == [] and f3["dependencies_met_by_host"] is False
+    assert f2["dependencies_met_by_host"] is True
+    assert VIB_80U2 in f3["obsoletes"]["vibs"]   # same name, higher version: implicitly replaces
+    assert r["image_pending"] is False and r["vib_staged"] is False
+    assert [m["url"] for m in r["metadata"]] == [u2, u3] and r["metadata"][0]["vibs"] == [VIB_80U2]
+    # installing both depots would take the newest fling, which needs vmkapi_2_13_0_0: not allowed
+    op = r["install_operation"]
+    assert op["allowed"] is False and op["errno"] == "14" and "vmkapi_2_13_0_0" in op["errmsg"]
+    c = wait_task(host.configManager.patchManager.CheckHostPatch_Task(metaUrls=[u2]))
+    checked = esxupdate_result(c.xmlResult)
+    assert checked["cache"] is True and [v["id"] for v in checked["vibs"]] == [VIB_80U2]
+    assert checked["install_operation"]["allowed"] is True and checked["install_operation"]["added"] == [VIB_80U2]
+
+
 def test_scan_8_0_bulletin_on_6_7_host_not_applicable(depot_server):
     topo = {"hosts": [{"name": "esx67.sim.local", "image": "esxi-6.7.0-ga.json", "http_client_enabled": True}]}
     with Simulator(mode="esx", topology=topo) as s:
@@ -106,10 +132,17 @@ def test_bad_depot_scan_succeeds_with_error_element(host, depot_server):
         scan(host, [""])
 
 
-def test_query_lists_installed_vibs(host):
+def test_query_is_empty_and_scan_without_metadata_lists_installed_vibs(host):
+    # esx5update's "query" writes nothing (facts, "xmlResult"); a scan without metadata lists the host's VIBs
     r = wait_task(host.configManager.patchManager.QueryHostPatch_Task())
-    ids = re.findall(r"<vib-scan-data><id>([^<]+)</id>", r.xmlResult)
-    assert "VMware_bootbank_esx-base_8.0.2-0.0.22380479" in ids and len(ids) == 7
+    assert r.xmlResult == "<esxupdate-response>\n<version>1.50</version>\n</esxupdate-response>\n"
+    r = wait_task(host.configManager.patchManager.ScanHostPatchV2_Task())
+    ids = re.findall(r"<vib-scan-data><id>([^<]+)</id><pkgstate>installed</pkgstate>", r.xmlResult)
+    assert "VMware_bootbank_esx-base_8.0.2-0.0.22380479" in ids
+    assert len(ids) == len(ec.esxcli(host, "software vib list"))
+    res = esxupdate_result(r.xmlResult)
+    assert res["error"] is None and res["image_pending"] is False and res["vib_staged"] is False
+    assert {v["state"] for v in res["vibs"]} == {"installed"}
 
 
 def test_install_needs_maintenance_mode_then_pending_until_reboot(sim, host, depot_server):
@@ -117,20 +150,29 @@ def test_install_needs_maintenance_mode_then_pending_until_reboot(sim, host, dep
     pm = host.configManager.patchManager
     with pytest.raises(vim.fault.PlatformConfigFault) as e:
         wait_task(pm.InstallHostPatchV2_Task(metaUrls=[url]))
-    assert e.value.text.startswith("MaintenanceModeError")
+    assert e.value.text == "/usr/sbin/esxupdate returned with exit status: 18"
+    err = esxupdate_result(e.value.faultMessage[0].message)["error"]
+    assert err["class"] == "MaintenanceModeError" and err["code"] == 18
+    want = "MaintenanceMode is required to remove: []; install: [" + VIB_80U2
+    assert any(m.startswith(want) for m in err["messages"])
     # --maintenancemode overrides (VMware's hostd test passes it)
     spec = vim.host.PatchManager.PatchManagerOperationSpec(cmdOption="--maintenancemode")
     r = wait_task(pm.InstallHostPatchV2_Task(metaUrls=[url], spec=spec))
-    assert "needs to be rebooted" in r.xmlResult and VIB_80U2 in r.xmlResult
+    res = esxupdate_result(r.xmlResult)   # a boot-bank install: NeedsRebootResult (80), a success
+    assert (res["outcome"], res["code"], res["error"], res["changed"], res["reboot_required"]) == \
+        ("NeedsRebootResult", 80, None, True, True)
+    assert "needs to be rebooted" in r.xmlResult and VIB_80U2 not in r.xmlResult  # no VIB lists in a real answer
     st = sim.state(HOST)
     assert VIB_80U2 in st["pending_vibs"] and VIB_80U2 not in st["current_vibs"]
     assert [v["ID"] for v in ec.esxcli(host, "software vib list", rebootingimage=True) if v["Name"] == "vmkusb-nic-fling"] == [VIB_80U2]
     assert not [v for v in ec.esxcli(host, "software vib list") if v["Name"] == "vmkusb-nic-fling"]
     s = statuses(scan(host, [url]))[BULLETIN_80U2]
     assert s.installed and s.installState == []  # installed in the pending image only
-    # installing again is a no-op
+    # installing again changes nothing, and the reboot of the first install is still pending
     r = wait_task(pm.InstallHostPatchV2_Task(metaUrls=[url], spec=spec))
-    assert "Host was not updated" in r.xmlResult
+    res = esxupdate_result(r.xmlResult)
+    assert (res["outcome"], res["changed"], res["reboot_required"]) == ("NeedsRebootResult", False, True)
+    assert "Reboot is pending from previous transaction." in r.xmlResult
 
 
 def test_install_reboot_then_scan_reports_installed(sim, host, depot_server):
@@ -188,18 +230,21 @@ def test_stage_then_install_and_uninstall(sim, host, depot_server):
     url = depot_server.add_bundle(real_fixture(*FLING_80U2))
     pm = host.configManager.patchManager
     r = wait_task(pm.StageHostPatch_Task(metaUrls=[url]))
-    assert "Staging" in r.xmlResult
+    assert esxupdate_result(r.xmlResult)["outcome"] == "NormalExit"   # stage writes only its exit state
     assert sim.state(HOST)["staged_vibs"] == [VIB_80U2]
+    listed = esxupdate_result(wait_task(pm.ScanHostPatchV2_Task()).xmlResult)
+    assert listed["vib_staged"] is True and listed["staged_vibs"] == [VIB_80U2]
     assert sim.state(HOST)["pending_vibs"] is None
     wait_task(host.EnterMaintenanceMode_Task(timeout=0))
     n = len(depot_server.requests)
     r = wait_task(pm.InstallHostPatchV2_Task())  # no URLs: installs what was staged
-    assert VIB_80U2 in r.xmlResult and depot_server.requests[n:] == []
+    assert esxupdate_result(r.xmlResult)["code"] == 80 and depot_server.requests[n:] == []
+    assert VIB_80U2 in sim.state(HOST)["pending_vibs"]
     assert sim.state(HOST)["staged_vibs"] == []
     with pytest.raises(vmodl.fault.InvalidArgument):
         wait_task(pm.InstallHostPatchV2_Task())  # nothing staged any more
     r = wait_task(pm.UninstallHostPatch_Task(bulletinIds=[BULLETIN_80U2]))
-    assert VIB_80U2 in r.xmlResult
+    assert esxupdate_result(r.xmlResult)["outcome"] == "NeedsRebootResult"
     assert VIB_80U2 not in (sim.state(HOST)["pending_vibs"] or [])
 
 
@@ -213,7 +258,7 @@ def test_newer_fling_upgrades_older_one_with_base_update(sim, host, depot_server
     # one transaction: esx-base 8.0.3 provides vmkapi_2_13_0_0 that the 8.0U3 fling needs;
     # the newest vmkusb-nic-fling replaces the 8.0U2 one
     r = wait_task(pm.InstallHostPatchV2_Task(metaUrls=[base, u2, u3]))
-    assert "<removedVibs><vibId>VMW_bootbank_vmkusb-nic-fling_1.12-2vmw.802" in r.xmlResult
+    assert esxupdate_result(r.xmlResult)["code"] == 80
     pending = sim.state(HOST)["pending_vibs"]
     assert "VMW_bootbank_vmkusb-nic-fling_1.14-1vmw.803.0.0.75399077" in pending and VIB_80U2 not in pending
     assert sim.state(HOST)["pending_version"] == "8.0.3"
@@ -234,8 +279,11 @@ def test_missing_dependency_fails_install(sim, host, depot_server):
     wait_task(host.EnterMaintenanceMode_Task(timeout=0))
     with pytest.raises(vim.fault.PlatformConfigFault) as e:
         wait_task(host.configManager.patchManager.InstallHostPatchV2_Task(metaUrls=[u3]))
-    assert e.value.text.startswith("DependencyError")
-    assert "requires vmkapi_2_13_0_0, but the requirement cannot be satisfied" in e.value.text
+    assert e.value.text == "/usr/sbin/esxupdate returned with exit status: 14"
+    err = esxupdate_result(e.value.faultMessage[0].message)["error"]
+    assert err["class"] == "DependencyError" and err["code"] == 14
+    assert ("VIB VMW_bootbank_vmkusb-nic-fling_1.14-1vmw.803.0.0.75399077 requires vmkapi_2_13_0_0, but the "
+            "requirement cannot be satisfied within the ImageProfile.") in err["messages"]
     assert sim.state(HOST)["pending_vibs"] is None
 
 

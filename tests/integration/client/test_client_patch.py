@@ -29,13 +29,16 @@ def fling(depot_server):
     return depot_server.add_bundle(real_fixture(*FLING_80U2))
 
 
-def test_query_reports_installed_vibs(client, host, sim):
-    r = client.patch_query(host)
+def test_query_is_empty_and_scan_reports_installed_vibs(client, host, sim):
+    q = client.patch_query(host)      # esx5update's "query" writes nothing (facts, "xmlResult")
+    assert q["version"] == "1.50" and q["vibs"] == [] and q["error"] is None and q["outcome"] == "NormalExit"
+    r = client.patch_scan(host)       # a scan without metadata lists the host's VIBs with their pkgstate
     json.dumps(r)
-    assert r["version"] == "1.50" and r["status"] == [] and r["errors"] == []
-    ids = {v["id"] for v in r["vibs"]}
-    assert set(sim.state(HOST)["current_vibs"]) <= ids
+    assert r["version"] == "1.50" and r["status"] == [] and r["errors"] == [] and r["error"] is None
+    ids = {v["id"] for v in r["vibs"] if v["state"] == "installed"}
+    assert set(sim.state(HOST)["current_vibs"]) == ids
     assert "<vib-scan-data>" in r["xml_result"] and r["xml_parse_error"] is None
+    assert r["image_pending"] is False and r["vib_staged"] is False and r["staged_vibs"] == []
 
 
 def test_scan_blocked_by_firewall_then_open_ruleset(client, host, fling, depot_server):
@@ -63,6 +66,7 @@ def test_scan_depot_down_and_unreachable_fault(client, host, sim, fling, depot_s
         depot_server.down("503")
         r = client.patch_scan(host, meta_urls=[fling])
         assert r["status"] == [] and r["errors"][0]["error_class"] == "MetadataDownloadError"
+        assert r["error"]["code"] == 4 and r["errors"][0]["error_code"] == 4
         depot_server.up()
         sim.fault(HOST, "depot_unreachable")
         r = client.patch_scan(host, meta_urls=[fling])
@@ -101,8 +105,8 @@ def test_slow_tasks_timeout_then_complete(client, host, sim):
         client.patch_query(host, timeout=0.4)
     assert time.monotonic() - t0 < 1.4
     assert "did not finish within 0.4s" in str(ei.value) and ei.value.details["state"] in ("queued", "running")
-    r = client.patch_query(host, timeout=10)        # waits through the slow task
-    assert r["vibs"]
+    r = client.patch_scan(host, timeout=10)         # waits through the slow task
+    assert r["vibs"] and r["error"] is None
 
 
 def test_invalid_arguments(client, host):
@@ -126,7 +130,7 @@ def test_disconnect_during_install(client, host, sim, depot_server):
         facts = client.wait_connected(host, timeout=20)
         assert facts["connection_state"] == "connected"
         assert sim.state(HOST)["pending_vibs"] is None          # the interrupted install changed nothing
-        assert client.patch_query(host)["vibs"]
+        assert client.patch_scan(host)["vibs"]
     assert client.firewall_ruleset_enabled(host, "httpClient") is False
 
 
@@ -136,15 +140,23 @@ def test_stage_install_noop_uninstall(client, host, sim, fling):
         with outside as ei:
             client.patch_install(host, meta_urls=[fling])
         assert ei.value.details["fault_type"] == "PlatformConfigFault" and "MaintenanceModeError" in str(ei.value)
+        assert ei.value.details["error_class"] == "MaintenanceModeError" and ei.value.details["error_code"] == 18
+        assert any(VIB_80U2 in m for m in ei.value.details["error_messages"])
         staged = client.patch_stage(host, meta_urls=[fling])
-        assert any("Staging" in m for m in staged["messages"]) and sim.state(HOST)["staged_vibs"] == [VIB_80U2]
+        assert staged["outcome"] == "NormalExit" and staged["error"] is None
+        assert sim.state(HOST)["staged_vibs"] == [VIB_80U2]
+        assert client.patch_scan(host)["staged_vibs"] == [VIB_80U2]
         done = client.patch_install(host, meta_urls=[fling], cmd_options=["--maintenancemode"])
-        assert done["added_vibs"] == [VIB_80U2] and done["reboot_required"] is True
+        # NeedsRebootResult (80) is a success: changed, reboot required, no error, no VIB lists
+        assert (done["outcome"], done["code"], done["changed"], done["reboot_required"], done["error"]) == \
+            ("NeedsRebootResult", 80, True, True, None)
+        assert done["errors"] == [] and done["added_vibs"] == []
         assert VIB_80U2 in sim.state(HOST)["pending_vibs"]
         again = client.patch_install(host, meta_urls=[fling], cmd_options="--maintenancemode")
-        assert again["added_vibs"] == [] and any("not updated" in m for m in again["messages"])
+        # nothing changed, the reboot of the first install is still pending
+        assert (again["outcome"], again["changed"], again["reboot_required"]) == ("NeedsRebootResult", False, True)
         gone = client.patch_uninstall(host, [BULLETIN_80U2], cmd_options=["--maintenancemode"])
-        assert VIB_80U2 in gone["removed_vibs"]
+        assert gone["outcome"] == "NeedsRebootResult" and gone["changed"] is True
         assert VIB_80U2 not in (sim.state(HOST)["pending_vibs"] or [])
 
 
@@ -154,12 +166,20 @@ def test_vib_urls_live_install_and_acceptance(client, host, sim, depot_server):
     with client.ruleset_open(host):
         with pytest.raises(TaskFailedError) as ei:
             client.patch_install(host, vib_urls=[vib_url])
-        assert "AcceptanceConfigError" in str(ei.value)
+        assert "AcceptanceConfigError" in str(ei.value) and ei.value.details["error_code"] == 33
+        assert any("acceptance level is community, which is not compliant with the ImageProfile acceptance level "
+                   "partner" in m for m in ei.value.details["error_messages"])
         assert client.acceptance_set(host, "community")["changed"]
         staged = client.patch_stage(host, vib_urls=[vib_url])
         assert GHETTO_ID in sim.state(HOST)["staged_vibs"] and staged["errors"] == []
         res = client.patch_install(host, vib_urls=[vib_url])
-        assert res["added_vibs"] == [GHETTO_ID] and res["reboot_required"] is False
+        st = sim.state(HOST)
+        # a live install (live and boot images) is NormalExit; on a pending image it needs the reboot (80)
+        if st["pending_vibs"] is None:
+            assert (res["outcome"], res["changed"], res["live"], res["reboot_required"]) == \
+                ("NormalExit", True, True, False)
+        else:
+            assert (res["outcome"], res["changed"], res["reboot_required"]) == ("NeedsRebootResult", True, True)
         st = sim.state(HOST)
         # live install: active at once, unless an earlier test left a pending image it then stacks on
         if st["pending_vibs"] is None:
@@ -167,5 +187,7 @@ def test_vib_urls_live_install_and_acceptance(client, host, sim, depot_server):
         else:
             assert GHETTO_ID in st["pending_vibs"]
         gone = client.patch_uninstall(host, [GHETTO_ID])
-        assert gone["removed_vibs"] == [GHETTO_ID]
+        assert gone["changed"] is True and gone["error"] is None
+        after = sim.state(HOST)
+        assert GHETTO_ID not in (after["pending_vibs"] or after["current_vibs"])
     assert client.acceptance_set(host, "partner")["after"] == "partner"

@@ -164,7 +164,8 @@ def vib_record(vid, state, mm="True", reboot="True", requires="", conflicts=(), 
     name = vid.split("_")[2]
     version = vid.split("_", 3)[3]
     return render("scan-vib.xml", ID=vid, State=state, Name=name, Version=version, Vendor="VMW",
-                  InstallDate="2024-01-01" if state != "uninstalled" else "", MeetsSystemReq="False" if failure else "True",
+                  InstallDate="2024-01-01" if state != "uninstalled" else "",
+                  MeetsSystemReq="False" if failure else "True",
                   SystemReqFailure=failure, DepsMet="True", Requires=requires, Conflicts=list(conflicts),
                   ConflictsWithHost="False", HostConflicts="", Obsoletes=list(obsoletes), ObsoletesHost="False",
                   HostObsoleted=render("scan-idlist.xml", Tag="hostObsoleted", IDs=["VMW_bootbank_old_0.9-1"]),

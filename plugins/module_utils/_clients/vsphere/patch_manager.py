@@ -12,7 +12,8 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError, TaskFailedError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._esxi.esxupdate import esxupdate_result, fault_error
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._esxi.esxupdate import (
+    SUCCESS_CLASSES, esxupdate_result, fault_error)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     wait_for_task)
@@ -25,6 +26,20 @@ if HAS_PYVMOMI:
 else:  # pragma: no cover
     SoapStubAdapter = VmomiSupport = None
 
+
+
+def _failures(reader: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The older ``errors`` list from the reader: only real failures (the success exit states 80-83 are written as
+    ``<error>`` too); ``message`` = the msg/problem lines, else the description."""
+    out = []
+    for e in reader["errors"]:
+        if e["code"] in SUCCESS_CLASSES:
+            continue
+        lines = [m for m in e["messages"] if m != e["description"]] or [e["description"] or e["class"]]
+        url = e["fields"].get("url")
+        out.append({"error_class": e["class"], "error_code": e["code"], "message": "\n".join(lines),
+                    "url": url if isinstance(url, str) and url else None, "fields": e["fields"]})
+    return out
 
 
 def _redacted(value: Any, secrets: List[str]) -> Any:
@@ -106,7 +121,8 @@ class PatchManagerMixin(object):
             "version": getattr(result, "version", None) if result is not None else None,
             "xml_result": xml_text,
             "status": [patch_status_dict(s) for s in (getattr(result, "status", None) or ())],
-            "errors": parsed["errors"], "messages": parsed["messages"], "vibs": reader["vibs"],
+            "errors": _failures(reader) if reader["form"] == "esxupdate" else parsed["errors"],
+            "messages": parsed["messages"], "vibs": reader["vibs"],
             "added_vibs": parsed["added_vibs"], "removed_vibs": parsed["removed_vibs"],
             "skipped_vibs": parsed["skipped_vibs"], "reboot_required": reboot,
             "xml_parse_error": parsed["parse_error"],
