@@ -15,11 +15,13 @@ export ANSIBLE_LOCAL_TEMP := $(ROOT)/.cache/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(ROOT)/.cache/ansible/remote_tmp
 export ANSIBLE_HOME := $(ROOT)/.cache/ansible/home
 
-.PHONY: help demo test venv deps sim unit sanity lint bench clean
+.PHONY: help demo test venv deps sim unit sanity lint bench clean matrix release-check docsite
 
 help:
 	@echo "make demo   - install what is needed, then run the main job end to end on simulated hosts"
 	@echo "make test   - install what is needed, then run every test, ansible-test sanity and ansible-lint"
+	@echo "make matrix - sanity + units on every supported ansible-core (tools/matrix.py, results into README)"
+	@echo "make release-check - build the tarball, galaxy-importer, install it in a fresh venv, run it"
 	@echo "make venv | sim | unit | sanity | lint | bench | clean"
 
 # ---- installation ---------------------------------------------------------------------------
@@ -59,10 +61,22 @@ sanity: venv
 lint: venv
 	$(PY) tools/lint.py
 
+# sanity + units on every ansible-core that meta/runtime.yml admits (make test runs the oldest and newest)
+matrix: venv
+	$(PY) tools/matrix.py --readme
+
+# the release as a user gets it: tarball, galaxy-importer, fresh venv, ansible-doc, playbooks by FQCN
+release-check: venv sim
+	$(PY) tools/release_check.py
+
+docsite: venv
+	$(PY) tools/docsite.py
+
 test: venv sim
 	$(PY) -m pytest -q
-	$(PY) tools/sanity.py
+	$(PY) tools/matrix.py --ends
 	$(PY) tools/lint.py
+	$(PY) tools/release_check.py --quick
 
 bench: venv sim
 	$(PY) bench/run.py --out bench/results.json

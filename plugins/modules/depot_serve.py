@@ -85,7 +85,7 @@ options:
         counts as running until it stops the server or O(lifetime) ends), and a cancelled run's server is
         stopped by the next task of this module.
       - A given O(run_id) is a named lease for a server that must outlive the playbook (an AWX workflow, a
-        prepare step): it lasts until a task with the same O(run_id) stops the server or O(lifetime) ends.
+        prepare step); it lasts until a task with the same O(run_id) stops the server or O(lifetime) ends.
     type: str
     version_added: 0.2.0
   state_dir:

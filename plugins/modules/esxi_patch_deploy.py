@@ -101,7 +101,7 @@ options:
   allow_image_drift:
     description:
       - Install bulletins on a host whose cluster is managed with a single image (vSphere Lifecycle Manager).
-        Without it such a host is refused by the pre-check, naming M(fleetpatch.esxi.esxi_cluster_remediate): the
+        Without it such a host is refused by the pre-check, naming M(fleetpatch.esxi.esxi_cluster_remediate); the
         bulletins would be standalone VIBs that make the host drift from the cluster image.
     type: bool
     default: false
