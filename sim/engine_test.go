@@ -21,6 +21,9 @@ func TestCompareVersions(t *testing.T) {
 		{"1.0-10vmw", "1.0-9vmw", 1},
 		{"7.0.3-0.95.21930508", "7.0.3-0.100.22348816", -1},
 		{"8.0.2-0.0.22380479", "8.0.2", 1},
+		// esximage (facts, "Versions")
+		{"1.0", "1.0-1", -1}, {"2abc10", "2abc9", -1}, {"1-a10", "1-a9", -1}, {"8.0", "8.0.0", -1},
+		{"abc", "0", -1}, {"1.01", "1.1", 0}, {"8.045a-napi", "8.045-napi", 1},
 	}
 	for _, c := range cases {
 		if got := CompareVersions(c.a, c.b); got != c.want {

@@ -5,10 +5,12 @@ package main
 // OBSERVED: VIB versions have the form "<version>-<release>" (e.g. "1.14-1vmw.803.0.0.75399077",
 // "6.7.0-0.0.8169922"), see tests/fixtures/real/**/vibs/*.xml; constraints carry relation
 // attributes "<<", "<=", "=", ">=", ">>" (SOURCES.md "constraint@relation").
-// ASSUMED: comparison rules (esximage's own code was not read): the version part is compared first,
-// then the release part; each part is split on "." and each field is compared "naturally"
-// (runs of digits as numbers, other runs as strings); a missing field sorts before a present one.
-// A constraint version without a release ("6.7.0") only constrains the version part.
+// OBSERVED (docs/reference/esxi-software-stack-facts.md, "Versions" and "Relations", from esximage 6.5/6.7): the
+// version part is compared first, then the release part; each part is split on "." and each field is
+// (leading digit run as a number or -1, the rest as a string); a shorter prefix is smaller; an empty release is
+// the lowest (1.0 < 1.0-1). A constraint version without a release ("6.7.0") compares the version part only; an
+// unversioned provide never satisfies a versioned constraint. esximage refuses versions with two or more hyphens;
+// the simulator splits them at the first hyphen (it never has to parse one from the real fixtures).
 
 import (
 	"strconv"
@@ -24,70 +26,33 @@ func splitVR(v string) (string, string, bool) {
 	return v[:i], v[i+1:], true
 }
 
-// naturalRuns splits "1vmw" into ["1", "vmw"].
-func naturalRuns(s string) []string {
-	var out []string
-	cur := ""
-	digit := false
-	for i, r := range s {
-		d := r >= '0' && r <= '9'
-		if i > 0 && d != digit {
-			out = append(out, cur)
-			cur = ""
-		}
-		digit = d
-		cur += string(r)
+// fieldKey: OBSERVED (esximage Version.py, facts "Versions"): a field is (int(leading digits), or -1 when there
+// are none; the rest as a string). Only the LEADING digit run is numeric: "2abc10" < "2abc9".
+func fieldKey(f string) (int64, string) {
+	i := 0
+	for i < len(f) && f[i] >= '0' && f[i] <= '9' {
+		i++
 	}
-	if cur != "" {
-		out = append(out, cur)
+	if i == 0 {
+		return -1, f
 	}
-	return out
-}
-
-func isNum(s string) bool {
-	if s == "" {
-		return false
+	n, err := strconv.ParseInt(f[:i], 10, 64)
+	if err != nil {
+		n = 1<<63 - 1
 	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return n, f[i:]
 }
 
 func cmpField(a, b string) int {
-	ra, rb := naturalRuns(a), naturalRuns(b)
-	for i := 0; i < len(ra) && i < len(rb); i++ {
-		x, y := ra[i], rb[i]
-		if isNum(x) && isNum(y) {
-			xi, _ := strconv.ParseUint(strings.TrimLeft(x, "0")+"0", 10, 64)
-			yi, _ := strconv.ParseUint(strings.TrimLeft(y, "0")+"0", 10, 64)
-			if xi != yi {
-				if xi < yi {
-					return -1
-				}
-				return 1
-			}
-			continue
-		}
-		if isNum(x) != isNum(y) { // numbers sort before words
-			if isNum(x) {
-				return -1
-			}
-			return 1
-		}
-		if c := strings.Compare(x, y); c != 0 {
-			return c
-		}
-	}
+	an, ar := fieldKey(a)
+	bn, br := fieldKey(b)
 	switch {
-	case len(ra) < len(rb):
+	case an < bn:
 		return -1
-	case len(ra) > len(rb):
+	case an > bn:
 		return 1
 	}
-	return 0
+	return strings.Compare(ar, br)
 }
 
 func cmpDotted(a, b string) int {
@@ -128,7 +93,7 @@ func constraintMatches(relation, want, have string) bool {
 		return true
 	}
 	if have == "" {
-		return false // ASSUMED: an unversioned provide cannot satisfy a versioned constraint
+		return false // OBSERVED (esximage VibRelation.matchesprovide): an unversioned provide never matches
 	}
 	var c int
 	if _, _, hasRel := splitVR(want); !hasRel {

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import normalize_relation, satisfies
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import compare, normalize_relation
 
 
 def vib_version(value, version, operator="=="):
-    """True if VIB version ``value`` stands in relation ``operator`` to ``version`` (VMware ordering)."""
+    """True if VIB version ``value`` stands in relation ``operator`` to VIB version ``version``, ordered as VMware's
+    esximage orders two VIB versions (``1.0 < 1.0-1``, only the leading digit run of a field is numeric)."""
     if not isinstance(value, str) or not isinstance(version, str):
         raise AnsibleFilterError("vib_version: both versions must be strings, got %s and %s"
                                  % (type(value).__name__, type(version).__name__))
@@ -24,7 +25,11 @@ def vib_version(value, version, operator="=="):
                                  % (operator,))
     if rel is None:
         raise AnsibleFilterError("vib_version: an operator is required")
-    return satisfies(value, rel, version)
+    try:
+        c = compare(value, version)
+    except ValueError as exc:   # esximage: "Could not parse '...' to a Vib version." (two or more hyphens)
+        raise AnsibleFilterError("vib_version: %s" % exc)
+    return {"<<": c < 0, "<=": c <= 0, "=": c == 0, ">=": c >= 0, ">>": c > 0, "!=": c != 0}[rel]
 
 
 class TestModule(object):
