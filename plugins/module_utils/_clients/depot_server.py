@@ -8,7 +8,9 @@ Two halves, one file, standard library only:
 
 * the **server** (``DepotHandler``, ``DepotHTTPServer``, ``serve()``, ``main()``): files only (no directory
   listings, nothing outside the folder, symlinks included), IPv4 or IPv6 (dual-stack for ``::``), an optional
-  ``lifetime`` after which it exits on its own. It runs as its own process: ``launch()`` writes this very file
+  ``lifetime`` after which it exits on its own, and a watchdog that ends it once no run uses it any more (the
+  ``ansible-playbook`` processes of its leases are gone: a cancelled or killed job). It runs as its own
+  process: ``launch()`` writes this very file
   (``server_source()``) next to the state and executes it with the controller's Python, so the server never
   depends on the module's (temporary) AnsiballZ folder. While it runs, it holds an exclusive ``flock`` on its
   *alive* file: ``server_alive()`` asks the kernel, not a process id, so a recycled pid is never taken for the
@@ -97,12 +99,50 @@ def _write_json(path: str, data: Dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _runs_alive(state: Any) -> bool:
+    """Whether a run still uses the server, by the leases of its state (see ``_depot/serve.py``): a named lease
+    always, an automatic one while its owner process runs. Unknown or empty state: assume so."""
+    leases = state.get("leases") if isinstance(state, dict) else None
+    if not isinstance(leases, dict) or not leases:
+        return True
+    return any(not isinstance(lease, dict) or lease.get("named") or owner_alive(lease.get("owner"))
+               for lease in leases.values())
+
+
+def _read(path: str) -> Any:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _watch(httpd: Any, state_path: str, lock_path: str, alive_fd: List[int], done: threading.Event,
+           interval: float) -> None:
+    """End the server once no run uses it any more (its runs were cancelled or killed), under the server's
+    controller-side lock, so that a run joining at that moment waits and then starts a new server."""
+    while not done.wait(interval):
+        if _runs_alive(_read(state_path)):
+            continue
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _runs_alive(_read(state_path)):
+                continue
+            httpd.shutdown()
+            if alive_fd:
+                os.close(alive_fd.pop())       # not alive any more, before the lock is released
+            return
+        finally:
+            os.close(fd)
+
+
 def serve(root: str, bind: str, port: int, ready: str, alive: str, server_id: str, lifetime: float = 0,
-          access_log: str = "") -> int:
-    """Run the server until SIGTERM/SIGINT or ``lifetime`` seconds; report the port (or the error) in ``ready``.
-    Returns the process exit status."""
-    alive_fd = os.open(alive, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(alive_fd, fcntl.LOCK_EX)          # held until the process ends: server_alive() asks for it
+          access_log: str = "", state: str = "", lock: str = "", watch_interval: float = 2.0) -> int:
+    """Run the server until SIGTERM/SIGINT, ``lifetime`` seconds, or (with ``state`` and ``lock``) until no run
+    uses it any more; report the port (or the error) in ``ready``. Returns the process exit status."""
+    alive_fd = [os.open(alive, os.O_RDWR | os.O_CREAT, 0o600)]
+    fcntl.flock(alive_fd[0], fcntl.LOCK_EX)       # held until the server ends: server_alive() asks for it
     real_root = os.path.realpath(root)
     handler = type("Handler", (DepotHandler,), {
         "root": real_root, "access_log": open(access_log, "a", buffering=1) if access_log else None})
@@ -125,9 +165,15 @@ def serve(root: str, bind: str, port: int, ready: str, alive: str, server_id: st
         timer.daemon = True
         timer.start()
     _write_json(ready, {"pid": os.getpid(), "port": httpd.server_address[1], "server_id": server_id})
+    done = threading.Event()
+    if state and lock:
+        watcher = threading.Thread(target=_watch, args=(httpd, state, lock, alive_fd, done, watch_interval))
+        watcher.daemon = True
+        watcher.start()
     try:
         httpd.serve_forever(poll_interval=0.25)
     finally:
+        done.set()
         httpd.server_close()
         try:
             os.unlink(ready)
@@ -146,8 +192,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--lifetime", type=float, default=0)
     p.add_argument("--server-id", required=True)
     p.add_argument("--access-log", default="")
+    p.add_argument("--state", default="")
+    p.add_argument("--lock", default="")
+    p.add_argument("--watch-interval", type=float, default=2.0)
     a = p.parse_args(argv)
-    return serve(a.root, a.bind, a.port, a.ready, a.alive, a.server_id, a.lifetime, a.access_log)
+    return serve(a.root, a.bind, a.port, a.ready, a.alive, a.server_id, a.lifetime, a.access_log, a.state, a.lock,
+                 a.watch_interval)
 
 
 # ---- process helpers ----------------------------------------------------------------------------------------
@@ -285,8 +335,8 @@ def process_start(pid: int) -> Optional[str]:
 
 def run_owner() -> Optional[Dict[str, Any]]:
     """The process that owns this run: the outermost ``ansible-playbook`` (or ``ansible``/``ansible-runner``)
-    ancestor of this process (its forked workers share its command line), as ``{pid, start}``; else this
-    process's parent. None when processes cannot be inspected (no ``/proc``)."""
+    ancestor of this process (its forked workers share its command line), as ``{pid, start}``. None when there
+    is none or processes cannot be inspected (no ``/proc``): such a run never counts as gone."""
     pid = os.getppid()
     found = None
     seen = 0
@@ -299,9 +349,7 @@ def run_owner() -> Optional[Dict[str, Any]]:
         pid = int(stat[1])
         seen += 1
     if found is None:
-        found = os.getppid() if _proc_stat(os.getppid()) is not None else None
-    if found is None:
-        return None
+        return None     # not under ansible-playbook (a test, an API caller): unknown, never taken for gone
     return {"pid": found, "start": process_start(found)}
 
 

@@ -304,7 +304,8 @@ def _launch(params: Dict[str, Any], paths: Dict[str, str], root: str, bind: str,
             run: Dict[str, Any]) -> State:
     server_id = uuid.uuid4().hex
     args = ["--root", root, "--bind", bind, "--port", str(port), "--ready", paths["ready"], "--alive",
-            paths["alive"], "--lifetime", str(lifetime), "--server-id", server_id]
+            paths["alive"], "--lifetime", str(lifetime), "--server-id", server_id, "--state", paths["state"],
+            "--lock", paths["lock"]]
     if params.get("access_log", True):
         args += ["--access-log", paths["access_log"]]
     try:

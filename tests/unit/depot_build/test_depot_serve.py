@@ -165,6 +165,23 @@ def test_a_cancelled_runs_server_is_cleaned_by_the_next_run(site, tmp_path, monk
     assert srv.owner_alive(srv.run_owner())                     # this test's own run is alive
 
 
+def test_a_cancelled_runs_server_ends_on_its_own(site, monkeypatch):
+    root, state, params = site
+    monkeypatch.setattr(srv, "run_owner", dead_owner)
+    named = ds.depot_serve(params(name="named", run_id="wf-1"))  # a named lease keeps its server
+    gone = ds.depot_serve(params())                             # no other call follows: the watchdog ends it
+    monkeypatch.undo()
+    key = ds.server_key("depot", os.path.realpath(str(root)))
+    assert (state / (key + ".json")).exists()                   # nobody cleaned up: the server ends by itself
+    assert not wait_gone(gone["pid"], timeout=15)
+    assert not srv.server_alive(str(state / (key + ".alive")))
+    assert get(named["index_url"])[0] == 200
+    # the next call cleans the files the dead server left
+    ds.depot_serve(params(state="stopped"))
+    assert not (state / (key + ".json")).exists()
+    assert ds.depot_serve(params(name="named", run_id="wf-1", state="stopped"))["changed"] is True
+
+
 def test_run_owner_is_the_outermost_ansible_process(tmp_path):
     # a fake "ansible-playbook" parent forking a worker (same command line) that runs the probe
     probe = tmp_path / "probe.py"
