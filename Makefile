@@ -15,14 +15,15 @@ export ANSIBLE_LOCAL_TEMP := $(ROOT)/.cache/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(ROOT)/.cache/ansible/remote_tmp
 export ANSIBLE_HOME := $(ROOT)/.cache/ansible/home
 
-.PHONY: help demo test venv deps sim unit sanity lint bench clean matrix release-check docsite
+.PHONY: help demo test venv deps sim unit typecheck gotest sanity lint bench clean matrix release-check docsite
 
 help:
 	@echo "make demo   - install what is needed, then run the main job end to end on simulated hosts"
 	@echo "make test   - install what is needed, then run every test, ansible-test sanity and ansible-lint"
+	@echo "make unit   - the fast loop: unit tests only (tests/unit, 2 workers, under a minute)"
 	@echo "make matrix - sanity + units on every supported ansible-core (tools/matrix.py, results into README)"
 	@echo "make release-check - build the tarball, galaxy-importer, install it in a fresh venv, run it"
-	@echo "make venv | sim | unit | sanity | lint | bench | clean"
+	@echo "make venv | sim | typecheck | gotest | sanity | lint | bench | clean"
 
 # ---- installation ---------------------------------------------------------------------------
 deps: .cache/apt.stamp
@@ -52,8 +53,15 @@ sim: deps .bin/esxisim
 	$(GOENV) go build -o .bin/esxisim ./sim
 
 # ---- checks ---------------------------------------------------------------------------------
-unit: venv sim
-	$(PY) -m pytest -q
+unit: venv
+	$(PY) -m pytest -q -n 2 tests/unit
+
+typecheck: venv
+	$(PY) -m mypy -p ansible_collections.fleetpatch.esxi.plugins.module_utils
+
+gotest: deps
+	@mkdir -p .cache/go
+	$(GOENV) go test ./sim
 
 sanity: venv
 	$(PY) tools/sanity.py
@@ -74,6 +82,7 @@ docsite: venv
 
 test: venv sim
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory typecheck gotest
 	$(PY) tools/matrix.py --ends
 	$(PY) tools/lint.py
 	$(PY) tools/release_check.py --quick

@@ -28,7 +28,7 @@ import ssl
 import tempfile
 import time
 import traceback
-from typing import Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Set, Tuple, Any, Dict, Optional, Union
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFetchError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import (
@@ -40,8 +40,8 @@ try:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - depends on the controller
-    requests = None
-    _rexc = None
+    requests = None  # type: ignore[assignment]
+    _rexc = None  # type: ignore[assignment]
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -83,12 +83,12 @@ def session_factory(validate_certs: bool = True, ca_path: Optional[str] = None,
     return s
 
 
-def url_secret_parts(url):
+def url_secret_parts(url: Optional[str]) -> Set[str]:
     """The strings that ``redact_url`` hides in ``url`` (the one redactor: ``_common.secrets.url_secrets``)."""
     return url_secrets(url)
 
 
-def looks_like_html(body, content_type=""):
+def looks_like_html(body: bytes, content_type: str="") -> bool:
     if "html" in (content_type or "").lower():
         return True
     head = body[:512].lstrip().lower()
@@ -96,7 +96,7 @@ def looks_like_html(body, content_type=""):
         and not head.startswith(b"<?xml")
 
 
-def check_content(body, expect, content_type=""):
+def check_content(body: bytes, expect: str, content_type: str="") -> Optional[str]:
     """None if ``body`` looks like ``expect`` (``xml``/``zip``/``vib``/None), else the reason."""
     if expect is None:
         return None
@@ -115,8 +115,9 @@ def check_content(body, expect, content_type=""):
 class HttpClient(object):
     """Fetch depot files over HTTP(S). One instance per module run; reuses its connections."""
 
-    def __init__(self, validate_certs=True, proxy=None, timeout=30, retries=2, cache_dir=None,
-                 max_bytes=DEFAULT_MAX_BYTES, backoff=0.5, ca_path=None):
+    def __init__(self, validate_certs: bool=True, proxy: Optional[str]=None, timeout: Union[float, int]=30,
+                 retries: int=2, cache_dir: Optional[str]=None,
+                 max_bytes: int=DEFAULT_MAX_BYTES, backoff: float=0.5, ca_path: Optional[str]=None) -> None:
         self.validate_certs = validate_certs
         self.proxy = proxy or None
         self.timeout = timeout
@@ -129,16 +130,16 @@ class HttpClient(object):
         self._session = None
 
     # ---- plumbing -----------------------------------------------------------------------------------
-    def _fail(self, url, reason, **details):
+    def _fail(self, url: Optional[str], reason: str, **details: Any) -> DepotFetchError:
         secrets = url_secret_parts(url)
         if self.proxy:
             secrets |= url_secret_parts(self.proxy)
-        reason = redact_text(reason, secrets)
+        reason = redact_text(reason, secrets) or reason
         if url:
             reason = reason.replace(str(url), redact_url(url))
         return DepotFetchError(reason, source=redact_url(url), **details)
 
-    def _get_session(self, url):
+    def _get_session(self, url: str) -> Any:
         if requests is None:
             raise self._fail(url, "the Python library requests is required for HTTP(S) depots (pip install requests)",
                              import_error=REQUESTS_IMPORT_ERROR)
@@ -147,11 +148,12 @@ class HttpClient(object):
                                             proxies={"http": self.proxy, "https": self.proxy} if self.proxy else None)
         return self._session
 
-    def _cache_paths(self, url):
+    def _cache_paths(self, url: str) -> Tuple[str, str]:
         key = hashlib.sha256(str(url).encode("utf-8")).hexdigest()
-        return os.path.join(self.cache_dir, key + ".body"), os.path.join(self.cache_dir, key + ".json")
+        base = self.cache_dir or ""
+        return os.path.join(base, key + ".body"), os.path.join(base, key + ".json")
 
-    def _cache_load(self, url):
+    def _cache_load(self, url: str) -> Union[Tuple[Dict[str, Any], str], Tuple[None, None]]:
         if not self.cache_dir:
             return None, None
         body_p, meta_p = self._cache_paths(url)
@@ -166,7 +168,7 @@ class HttpClient(object):
         except (OSError, ValueError):
             return None, None
 
-    def _cache_store(self, url, body, resp):
+    def _cache_store(self, url: str, body: bytes, resp: Any) -> None:
         if not self.cache_dir:
             return
         etag = resp.headers.get("ETag")
@@ -190,7 +192,7 @@ class HttpClient(object):
             pass   # a cache that cannot be written is not an error
 
     @staticmethod
-    def _reason(exc):
+    def _reason(exc: Any) -> str:
         """A short, URL-free reason for a requests exception."""
         text = str(exc)
         low = text.lower()
@@ -231,7 +233,7 @@ class HttpClient(object):
             return "the body could not be decoded"
         return "request failed (%s)" % type(exc).__name__
 
-    def _sleep(self, attempt, retry_after=None):
+    def _sleep(self, attempt: int, retry_after: None=None) -> None:
         delay = self.backoff * (2 ** attempt)
         if retry_after:
             try:
@@ -242,16 +244,16 @@ class HttpClient(object):
             time.sleep(delay)
 
     # ---- public API ---------------------------------------------------------------------------------
-    def get_bytes(self, url, expect=None, max_bytes=None):
+    def get_bytes(self, url: str, expect: Optional[str]=None, max_bytes: Optional[int]=None) -> bytes:
         """The body of ``url`` (bytes). ``expect`` (``xml``, ``zip``, ``vib`` or None) rejects HTML error pages
         and bodies of the wrong kind. Raises ``DepotFetchError``."""
         return self._get(url, expect, max_bytes, None)
 
-    def download(self, url, dest, expect=None, max_bytes=None):
+    def download(self, url: str, dest: str, expect: Optional[str]=None, max_bytes: Optional[int] = None) -> int:
         """Stream ``url`` into the file ``dest`` (written atomically); returns the number of bytes."""
         return self._get(url, expect, max_bytes, dest)
 
-    def _get(self, url, expect, max_bytes, dest):
+    def _get(self, url: str, expect: Optional[str], max_bytes: Optional[int], dest: Optional[str]) -> Any:
         limit = self.max_bytes if max_bytes is None else max_bytes
         session = self._get_session(url)
         meta, cached_body = self._cache_load(url) if dest is None else (None, None)
@@ -272,7 +274,8 @@ class HttpClient(object):
                                    allow_redirects=True, verify=session.verify,
                                    proxies=session.proxies or None)
             except Exception as e:  # every transport failure of requests/urllib3/ssl
-                if _rexc is not None and isinstance(e, _rexc.RequestException) or isinstance(e, (OSError, ssl.SSLError)):
+                if _rexc is not None and isinstance(e, _rexc.RequestException) or isinstance(e,
+                                                                                             (OSError, ssl.SSLError)):
                     transient = not (_rexc is not None and isinstance(e, (_rexc.SSLError, _rexc.InvalidURL,
                                                                           _rexc.InvalidSchema,
                                                                           _rexc.MissingSchema)))
@@ -330,7 +333,8 @@ class HttpClient(object):
             finally:
                 resp.close()
 
-    def _read_body(self, url, resp, limit, expect, ctype, dest):
+    def _read_body(self, url: str, resp: Any, limit: int, expect: Optional[str], ctype: str, dest: Optional[str]) -> Union[bytes,
+                                                                                                                 int]:
         chunks = []
         total = 0
         out = None
@@ -379,7 +383,7 @@ class HttpClient(object):
         self._cache_store(url, body, resp)
         return body
 
-    def close(self):
+    def close(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None

@@ -18,7 +18,7 @@ Malformed XML raises ``DepotFormatError`` naming the source and the line.
 from __future__ import annotations
 
 import threading
-from typing import Any, Type, Union
+from typing import TYPE_CHECKING, Optional, Any, Type, Union, Iterable, Iterator, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     DepotFormatError, DepotSecurityError, FleetpatchError)
@@ -36,7 +36,7 @@ _FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
 _local = threading.local()
 
 
-def require_lxml(source=None):
+def require_lxml(source: Optional[str]=None) -> None:
     """Raise ``DepotError`` with install advice if lxml cannot be imported."""
     if _etree is None:
         from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotError
@@ -44,7 +44,7 @@ def require_lxml(source=None):
                          source=source, import_error=LXML_IMPORT_ERROR)
 
 
-def _parser():
+def _parser() -> Any:
     p = getattr(_local, "parser", None)
     if p is None:
         p = _etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
@@ -53,7 +53,7 @@ def _parser():
     return p
 
 
-def _declares_dtd(data):
+def _declares_dtd(data: bytes) -> bool:
     """True if ``data`` holds a DOCTYPE/ENTITY declaration (also in UTF-16/32 encodings)."""
     for marker in _FORBIDDEN:
         if marker in data:
@@ -75,7 +75,8 @@ _DTD_MSG = "XML with a DOCTYPE or ENTITY declaration refused (VMware metadata ne
            "expansion or external entity attack)"
 
 
-def parse_xml(data, source, max_bytes=MAX_XML_BYTES, expect=None):
+def parse_xml(data: Union[bytes, str], source: Optional[str], max_bytes: Optional[int] = MAX_XML_BYTES,
+              expect: Optional[str]=None) -> Any:
     """Parse ``data`` (bytes) into an lxml root element.
 
     ``source`` names the document in errors (file path, ``zip#member`` or redacted URL). ``expect`` is an
@@ -131,7 +132,7 @@ def parse_xml(data, source, max_bytes=MAX_XML_BYTES, expect=None):
     return root
 
 
-def parse_untrusted(data: Union[str, bytes, None], what: str, error: Type[FleetpatchError],
+def parse_untrusted(data: Optional[Union[str, bytes]], what: str, error: Type[FleetpatchError],
                     max_bytes: int = MAX_XML_BYTES) -> Any:
     """``parse_xml`` for remote XML that is not depot metadata: ``what`` names the document in messages and a
     refusal or a malformed document raises ``error`` (``"<what> refused: ..."``, ``"<what> is not well-formed XML
@@ -146,18 +147,19 @@ def parse_untrusted(data: Union[str, bytes, None], what: str, error: Type[Fleetp
         raise error("%s is not well-formed XML (%s)" % (what, e.msg)) from e
 
 
-def parse_many(docs, expect=None, max_bytes=MAX_XML_BYTES):
+def parse_many(docs: Iterable[Tuple[str, bytes]], expect: Any=None,
+               max_bytes: Optional[int]=MAX_XML_BYTES) -> Iterator[Tuple[str, Any]]:
     """``(source, root)`` for each ``(source, bytes)`` of ``docs`` (``parse_xml`` one by one)."""
     for source, data in docs:
         yield source, parse_xml(data, source, max_bytes, expect)
 
 
-def root_tag(data, source):
+def root_tag(data: bytes, source: str) -> str:
     """The root element's tag of ``data`` (safe parse)."""
     return parse_xml(data, source).tag
 
 
-def element_to_dict(el):
+def element_to_dict(el: Any) -> Any:
     """Generic JSON-safe view of an element (for formats we have no real sample of, e.g. base images).
 
     Attributes become ``@name`` keys, text becomes ``#text`` (or the value itself for a leaf without

@@ -43,6 +43,10 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     ChecksumError, DepotError, DepotFormatError, DepotSecurityError, InputError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_url
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import HttpClient
+from typing import Set, TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.containers import SafeZip
 
 MANIFEST = ".fleetpatch-depot.json"
 MANIFEST_FORMAT = 1
@@ -58,22 +62,22 @@ class _RecordingHttp(HttpClient):
     """The collection's HTTP client, keeping the zip bodies it fetched (metadata zips, bundle zips) so that
     the raw records can be copied without a second download."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super(_RecordingHttp, self).__init__(*args, **kwargs)
-        self.bodies = {}
+        self.bodies: Dict[Any, Any] = {}
 
-    def get_bytes(self, url, expect=None, max_bytes=None):
+    def get_bytes(self, url: str, expect: Optional[str]=None, max_bytes: Optional[int]=None) -> bytes:
         data = super(_RecordingHttp, self).get_bytes(url, expect=expect, max_bytes=max_bytes)
         if expect == "zip":
             self.bodies[url] = data
         return data
 
 
-def _label(ref):
+def _label(ref: str) -> Optional[str]:
     return redact_url(ref) if is_url(ref) else ref
 
 
-def _safe_relpath(rel, what):
+def _safe_relpath(rel: str, what: str) -> str:
     """A normalized relative POSIX path inside the depot folder, or ``DepotSecurityError``."""
     if not rel or "\x00" in rel or "\\" in rel:
         raise DepotSecurityError("%s has an unusable relative path %r" % (what, rel))
@@ -87,7 +91,7 @@ def _safe_relpath(rel, what):
     return norm
 
 
-def _with_token(params):
+def _with_token(params: Dict[str, Any]) -> Dict[str, Any]:
     """``params`` with every ``{token}`` of ``depot`` replaced by ``download_token`` (same object if none)."""
     token = params.get("download_token")
     sources = params.get("depot") or []
@@ -99,7 +103,7 @@ def _with_token(params):
 
 
 class _Builder(object):
-    def __init__(self, params, check_mode):
+    def __init__(self, params: Dict[str, Any], check_mode: bool) -> None:
         params = _with_token(params)
         self.params = params
         self.check_mode = check_mode
@@ -108,15 +112,15 @@ class _Builder(object):
         self.http = _RecordingHttp(validate_certs=kw["validate_certs"], proxy=kw["proxy"], timeout=kw["timeout"],
                                    retries=2, cache_dir=kw["cache_dir"])
         self.load_kw = kw
-        self.warnings = []
-        self.written = []
-        self.downloaded = []
+        self.warnings: List[Any] = []
+        self.written: List[Any] = []
+        self.downloaded: List[Any] = []
         self.bytes_copied = 0
-        self._zips = {}
-        self._temps = []
+        self._zips: Dict[Any, Any] = {}
+        self._temps: List[Any] = []
 
     # ---- reading -------------------------------------------------------------------------------------------
-    def load(self):
+    def load(self) -> None:
         kw = dict(self.load_kw)
         kw["http"] = self.http
         self.depot = load_depot(**kw)
@@ -134,7 +138,7 @@ class _Builder(object):
         # longest label first: "bundle.zip#metadata.zip" before "bundle.zip"
         self.units = sorted(units.items(), key=lambda kv: -len(kv[0]))
 
-    def _locate(self, source, what):
+    def _locate(self, source: str, what: str) -> Tuple[str, str]:
         """(unit ref, member) of a record's ``source`` label."""
         if source:
             for label, ref in self.units:
@@ -144,7 +148,7 @@ class _Builder(object):
                                "records from offline bundles, metadata.zip files and depot indexes; standalone "
                                ".vib files and metadata folders are not supported)" % what, source=source)
 
-    def _zip_for(self, ref):
+    def _zip_for(self, ref: str) -> SafeZip:
         """A ``SafeZip`` for a unit ref: a zip file, ``zip#member[#member]`` or a URL (recorded body)."""
         if ref in self._zips:
             return self._zips[ref]
@@ -166,7 +170,7 @@ class _Builder(object):
         return sz
 
     @staticmethod
-    def _split(ref):
+    def _split(ref: str) -> Union[Tuple[Tuple[str, str], List[Any]], Tuple[Tuple[str, str], List[str]]]:
         if is_url(ref):
             head, dummy, rest = ref.partition("#")
             return ("url", head), [m for m in rest.split("#") if m] if rest else []
@@ -177,7 +181,7 @@ class _Builder(object):
                 return ("file", head), parts[i:]
         raise DepotFormatError("file not found", source=ref)
 
-    def record_bytes(self, source, what):
+    def record_bytes(self, source: str, what: str) -> Tuple[str, bytes]:
         ref, member = self._locate(source, what)
         sz = self._zip_for(ref)
         if not sz.has(member):
@@ -185,7 +189,7 @@ class _Builder(object):
         return member, sz.read(member)
 
     # ---- selection -----------------------------------------------------------------------------------------
-    def select(self):
+    def select(self) -> None:
         d = self.depot
         want_b = list(self.params.get("bulletins") or [])
         want_p = list(self.params.get("profiles") or [])
@@ -198,7 +202,7 @@ class _Builder(object):
         if want_b or want_p:
             bulletins = sorted(set(want_b))
             profiles = sorted(set(want_p))
-            vib_ids = set()
+            vib_ids: Set[Any] = set()
             for b in bulletins:
                 vib_ids.update(d.bulletins[b].vib_ids)
             for p in profiles:
@@ -216,11 +220,11 @@ class _Builder(object):
         self.bulletins, self.profiles, self.vib_ids = bulletins, profiles, sorted(vib_ids)
 
     # ---- metadata ------------------------------------------------------------------------------------------
-    def metadata_members(self):
+    def metadata_members(self) -> Dict[str, bytes]:
         d = self.depot
-        members = {}
+        members: Dict[Any, Any] = {}
 
-        def add(kind, obj_id, source):
+        def add(kind, obj_id, source) -> None:
             member, data = self.record_bytes(source, "%s %s" % (kind[:-1], obj_id))
             name = "%s/%s" % (kind, posixpath.basename(member))
             if name in members and members[name] != data:
@@ -244,7 +248,7 @@ class _Builder(object):
                         members.setdefault(n, sz.read(n))
         return members
 
-    def platforms(self):
+    def platforms(self) -> List[Tuple[str, str, str]]:
         seen = []
         for m in self.depot.metadata:
             key = (m.product_line or "embeddedEsx", m.version or "", m.locale or "")
@@ -260,7 +264,7 @@ class _Builder(object):
             seen.append(("embeddedEsx", "", ""))
         return sorted(seen)
 
-    def vendor_index(self, platforms):
+    def vendor_index(self, platforms: List[Tuple[str, str, str]]) -> bytes:
         out = ["<metaList>"]
         for product, version, locale in platforms:
             out.append("  <metadata>\n    <productId>%s</productId>\n    <version>%s</version>\n"
@@ -269,7 +273,7 @@ class _Builder(object):
         out.append("</metaList>\n")
         return "\n".join(out).encode("utf-8")
 
-    def index(self):
+    def index(self) -> bytes:
         name = self.params.get("vendor_name") or "fleetpatch.esxi"
         code = self.params.get("vendor_code") or "FPE"
         return ("<vendorList>\n  <vendor>\n    <name>%s</name>\n    <code>%s</code>\n"
@@ -279,7 +283,7 @@ class _Builder(object):
                 "</vendorList>\n" % (escape(name), escape(code))).encode("utf-8")
 
     @staticmethod
-    def metadata_zip(members, vendor_index):
+    def metadata_zip(members: Dict[str, bytes], vendor_index: bytes) -> bytes:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in [("vendor-index.xml", vendor_index)] + sorted(members.items()):
@@ -291,15 +295,15 @@ class _Builder(object):
         return buf.getvalue()
 
     # ---- files ---------------------------------------------------------------------------------------------
-    def _path(self, rel):
+    def _path(self, rel: str) -> str:
         return os.path.join(self.dest, *rel.split("/"))
 
-    def _atomic_write(self, rel, data):
+    def _atomic_write(self, rel: str, data: bytes) -> None:
         path = self._path(rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_atomic(path, data, mode=0o644, prefix=".part-")
 
-    def write_if_changed(self, rel, data):
+    def write_if_changed(self, rel: str, data: bytes) -> bool:
         path = self._path(rel)
         try:
             with open(path, "rb") as f:
@@ -312,21 +316,21 @@ class _Builder(object):
         self.written.append(rel)
         return True
 
-    def _hash_file(self, path, algo):
+    def _hash_file(self, path: str, algo: str) -> str:
         h = hashlib.new(algo)
         with open(path, "rb") as f:
             for chunk in iter(lambda: f.read(_CHUNK), b""):
                 h.update(chunk)
         return h.hexdigest()
 
-    def vib_target(self, vid):
+    def vib_target(self, vid: str) -> str:
         v = self.depot.vibs[vid]
         rel = v.relative_path or "vib20/%s/%s.vib" % (v.name, vid)
         if not v.relative_path:
             self.warnings.append("VIB %s has no relative-path in its record; placed at %s" % (vid, rel))
         return _safe_relpath(rel, "VIB %s" % vid)
 
-    def vib_expected(self, vid):
+    def vib_expected(self, vid: str) -> Optional[Tuple[str, str]]:
         c = self.depot.vibs[vid].checksum
         if c is None or not c.value:
             return None, None
@@ -335,7 +339,7 @@ class _Builder(object):
             return None, None
         return algo, c.value.strip().lower()
 
-    def vib_ok(self, vid, rel, old_manifest):
+    def vib_ok(self, vid: str, rel: str, old_manifest: Dict[str, Any]) -> bool:
         """Whether the file at ``rel`` already is this VIB (checked against the metadata checksum)."""
         path = self._path(rel)
         try:
@@ -353,7 +357,7 @@ class _Builder(object):
             return self._hash_file(path, algo) == expected
         return entry.get("vib") == vid and entry.get("sha256") == self._hash_file(path, "sha256")
 
-    def fetch_vib(self, vid, rel):
+    def fetch_vib(self, vid: str, rel: str) -> int:
         """Copy/download the VIB into place, verifying its checksum first. Returns bytes copied."""
         ref = self.depot.vib_files.get(vid)
         if not ref:
@@ -401,7 +405,7 @@ class _Builder(object):
                 _unlink(tmp)
                 _prune_dirs(self.dest, rel)
 
-    def close(self):
+    def close(self) -> None:
         for z in self._zips.values():
             try:
                 z.close()
@@ -415,14 +419,14 @@ class _Builder(object):
         self.http.close()
 
 
-def _unlink(path):
+def _unlink(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:
         pass
 
 
-def _read_manifest(dest):
+def _read_manifest(dest: str) -> Dict[str, Any]:
     try:
         with open(os.path.join(dest, MANIFEST), "r") as f:
             data = json.load(f)
@@ -433,7 +437,7 @@ def _read_manifest(dest):
     return {"format": MANIFEST_FORMAT, "files": {}}
 
 
-def _prune_dirs(dest, rel):
+def _prune_dirs(dest: str, rel: str) -> None:
     d = os.path.dirname(os.path.join(dest, *rel.split("/")))
     while d.startswith(dest + os.sep):
         try:
@@ -443,7 +447,7 @@ def _prune_dirs(dest, rel):
         d = os.path.dirname(d)
 
 
-def build_depot(params, check_mode=False):
+def build_depot(params: Dict[str, Any], check_mode: bool=False) -> Dict[str, Any]:
     """The ``depot_build`` module's result for its ``params``."""
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     if os.path.exists(dest) and not os.path.isdir(dest):
@@ -461,7 +465,7 @@ def build_depot(params, check_mode=False):
         new_files = {}
 
         # 1. the VIBs (before the metadata that advertises them)
-        targets = {}
+        targets: Dict[Any, Any] = {}
         for vid in b.vib_ids:
             rel = b.vib_target(vid)
             if rel in targets and targets[rel] != vid:

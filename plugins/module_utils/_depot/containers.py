@@ -26,6 +26,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http impo
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, DepotSecurityError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_url
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
+from typing import Dict, TYPE_CHECKING, Any, IO, Optional, Union
 
 # ---- limits --------------------------------------------------------------------------------------------
 MAX_ZIP_MEMBERS = 200000
@@ -44,16 +45,16 @@ _SIDECARS = (".orig", ".sig")
 _METADATA_SET = frozenset(_METADATA_DIRS)
 
 
-def is_url(source):
+def is_url(source: str) -> bool:
     return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
 
 
-def _label(source):
+def _label(source: str) -> Optional[str]:
     return redact_url(source) if is_url(source) else source
 
 
 # ---- safe zip ------------------------------------------------------------------------------------------
-def _hostile_name(name):
+def _hostile_name(name: str) -> Optional[str]:
     if not name or "\x00" in name:
         return "empty or NUL in name"
     n = name.replace("\\", "/")
@@ -67,7 +68,7 @@ def _hostile_name(name):
 class SafeZip(object):
     """A zip archive whose member names, count, sizes and compression ratios were checked up front."""
 
-    def __init__(self, fileobj_or_path, label, ref=None):
+    def __init__(self, fileobj_or_path: Any, label: str, ref: Optional[str]=None) -> None:
         self.label = label
         self.ref = ref if ref is not None else label
         self._src = fileobj_or_path
@@ -82,7 +83,7 @@ class SafeZip(object):
             raise DepotSecurityError("zip has %d members, more than the %d allowed" % (len(infos), MAX_ZIP_MEMBERS),
                                      source=label)
         total = 0
-        self.infos = {}
+        self.infos: Dict[Any, Any] = {}
         for info in infos:
             name = info.filename
             bad = _hostile_name(name)
@@ -103,10 +104,10 @@ class SafeZip(object):
             self.infos[name] = info
         self.files = [n for n in self.infos if not n.endswith("/")]
 
-    def has(self, name):
+    def has(self, name: str) -> bool:
         return name in self.infos and not name.endswith("/")
 
-    def raw_bytes(self, limit):
+    def raw_bytes(self, limit: int) -> bytes:
         """The bytes of the archive itself (to digest a bare metadata.zip)."""
         src = self._src
         if isinstance(src, (str, bytes, os.PathLike)):
@@ -119,13 +120,13 @@ class SafeZip(object):
         src.seek(0)
         return src.read()
 
-    def member_label(self, name):
+    def member_label(self, name: str) -> str:
         return "%s#%s" % (self.label, name)
 
-    def member_ref(self, name):
+    def member_ref(self, name: str) -> str:
         return "%s#%s" % (self.ref, name)
 
-    def read(self, name, limit=MAX_XML_MEMBER):
+    def read(self, name: str, limit: int=MAX_XML_MEMBER) -> bytes:
         info = self.infos.get(name)
         if info is None:
             raise DepotFormatError("member %r not found" % name, source=self.label)
@@ -144,7 +145,7 @@ class SafeZip(object):
                                      member=name)
         return data
 
-    def spool(self, name, limit=MAX_NESTED_ZIP):
+    def spool(self, name: str, limit: int=MAX_NESTED_ZIP) -> IO[bytes]:
         """Member ``name`` copied into a seekable temporary file (memory up to 64 MiB)."""
         info = self.infos[name]
         if info.file_size > limit:
@@ -172,12 +173,12 @@ class SafeZip(object):
         out.seek(0)
         return out
 
-    def close(self):
+    def close(self) -> None:
         self.zf.close()
 
 
 # ---- containers: a tree of files we can read by relative path -------------------------------------------
-def _join_rel(base_dir, rel, label):
+def _join_rel(base_dir: str, rel: str, label: str) -> str:
     """Join a relative reference found in an index file; refuse escapes from the container."""
     rel = rel.replace("\\", "/")
     if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
@@ -191,40 +192,40 @@ def _join_rel(base_dir, rel, label):
 class _ZipContainer(object):
     kind = "zip"
 
-    def __init__(self, sz):
+    def __init__(self, sz: SafeZip) -> None:
         self.sz = sz
         self.label = sz.label
 
-    def exists(self, rel):
+    def exists(self, rel: str) -> bool:
         return self.sz.has(rel)
 
-    def read(self, rel, limit=MAX_XML_MEMBER):
+    def read(self, rel: str, limit: int=MAX_XML_MEMBER) -> bytes:
         if not self.sz.has(rel):
             raise DepotFormatError("depot file %r is missing" % rel, source=self.label)
         return self.sz.read(rel, limit)
 
-    def member_label(self, rel):
+    def member_label(self, rel: str) -> str:
         return self.sz.member_label(rel)
 
-    def ref(self, rel):
+    def ref(self, rel: str) -> str:
         return self.sz.member_ref(rel)
 
-    def resolve(self, base_dir, rel):
+    def resolve(self, base_dir: str, rel: str) -> str:
         return _join_rel(base_dir, rel, self.label)
 
-    def dirname(self, rel):
+    def dirname(self, rel: str) -> str:
         return posixpath.dirname(rel)
 
 
 class _DirContainer(object):
     kind = "dir"
 
-    def __init__(self, root):
+    def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
         self.real_root = os.path.realpath(self.root)
         self.label = self.root
 
-    def _path(self, rel):
+    def _path(self, rel: str) -> str:
         p = os.path.join(self.root, *rel.split("/"))
         real = os.path.realpath(p)
         if real != self.real_root and not real.startswith(self.real_root + os.sep):
@@ -232,26 +233,26 @@ class _DirContainer(object):
                                      source=self.label)
         return p
 
-    def exists(self, rel):
+    def exists(self, rel: str) -> bool:
         try:
             return os.path.isfile(self._path(rel))
         except DepotSecurityError:
             return False
 
-    def read(self, rel, limit=MAX_XML_MEMBER):
+    def read(self, rel: str, limit: int=MAX_XML_MEMBER) -> bytes:
         p = self._path(rel)
         return _read_file(p, limit)
 
-    def member_label(self, rel):
+    def member_label(self, rel: str) -> str:
         return os.path.join(self.root, *rel.split("/"))
 
-    def ref(self, rel):
+    def ref(self, rel: str) -> str:
         return self.member_label(rel)
 
-    def resolve(self, base_dir, rel):
+    def resolve(self, base_dir: str, rel: str) -> str:
         return _join_rel(base_dir, rel, self.label)
 
-    def dirname(self, rel):
+    def dirname(self, rel: str) -> str:
         return posixpath.dirname(rel)
 
 
@@ -259,35 +260,35 @@ class _HttpContainer(object):
     """Relative references resolve against URLs (absolute URLs allowed, as in VMware's online depots)."""
     kind = "http"
 
-    def __init__(self, ctx, base_url):
+    def __init__(self, ctx: Any, base_url: str) -> None:
         self.ctx = ctx
         self.base = base_url
         self.label = redact_url(base_url)
 
-    def exists(self, rel):
+    def exists(self, rel: str) -> bool:
         return True
 
-    def read(self, url, limit=MAX_XML_MEMBER, expect=None):
+    def read(self, url: str, limit: int=MAX_XML_MEMBER, expect: Optional[str]=None) -> bytes:
         return self.ctx.http_client().get_bytes(url, expect=expect, max_bytes=limit)
 
-    def member_label(self, url):
+    def member_label(self, url: str) -> Optional[str]:
         return redact_url(url)
 
-    def ref(self, url):
+    def ref(self, url: str) -> str:
         return url
 
-    def resolve(self, base_url, rel):
+    def resolve(self, base_url: str, rel: str) -> str:
         target = urljoin(base_url or self.base, rel)
         if urlsplit(target).scheme.lower() not in ("http", "https"):
             raise DepotSecurityError("reference %r resolves to a non-HTTP URL and was refused" % rel,
                                      source=redact_url(base_url or self.base))
         return target
 
-    def dirname(self, url):
+    def dirname(self, url: str) -> str:
         return url.rsplit("/", 1)[0] + "/" if "/" in url else url
 
 
-def _read_file(path, limit):
+def _read_file(path: str, limit: int) -> bytes:
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
@@ -301,7 +302,8 @@ def _read_file(path, limit):
 
 
 # ---- opening a .vib from Depot.vib_files ---------------------------------------------------------------------
-def open_vib(ref, http=None, validate_certs=True, proxy=None, timeout=30, retries=2, cache_dir=None):
+def open_vib(ref: str, http: None=None, validate_certs: bool=True, proxy: None=None, timeout: int=30, retries: int=2,
+             cache_dir: None=None) -> VibArchive:
     """A ``VibArchive`` for a ``Depot.vib_files`` value: local path, ``zip#member[#member]`` or URL."""
     if is_url(ref):
         if http is None:

@@ -49,10 +49,14 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.containers 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Depot
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import platform_version_matches
+from typing import Dict, TYPE_CHECKING, Any, Callable, IO, List, Optional, Tuple, Union
+
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import MetadataRef
 
 
 # ---- parsing one metadata unit (cacheable: depends on bytes only) -----------------------------------------
-def _classify(rel):
+def _classify(rel: str) -> Union[Tuple[None, None], Tuple[str, str]]:
     """(kind, name) of a file inside a metadata tree, or (None, None) to ignore it."""
     top, sep, base = rel.partition("/")
     if not sep:
@@ -64,7 +68,7 @@ def _classify(rel):
     return top, base
 
 
-def parse_metadata_files(files, label, folder=False):
+def parse_metadata_files(files: List[Tuple[str, bytes]], label: str, folder: bool=False) -> Depot:
     """Parse ``[(relpath, bytes), ...]`` of one metadata tree into a content ``Depot`` (no locations).
 
     Sources are named ``<label>#<relpath>`` (inside an archive) or ``<label>/<relpath>`` (``folder=True``).
@@ -79,9 +83,9 @@ def parse_metadata_files(files, label, folder=False):
             gc.enable()
 
 
-def _parse_metadata_files(files, label, folder):
+def _parse_metadata_files(files: List[Tuple[str, bytes]], label: str, folder: bool) -> Depot:
     depot = Depot()
-    groups = {k: [] for k in _METADATA_DIRS}
+    groups: Dict[Any, Any] = {k: [] for k in _METADATA_DIRS}
     vmware = None
     sidecars = set()
     for rel, data in files:
@@ -134,7 +138,7 @@ def _parse_metadata_files(files, label, folder):
     return depot
 
 
-def parse_metadata_zip(data, label):
+def parse_metadata_zip(data: bytes, label: str) -> Depot:
     """Parse the bytes of one metadata.zip into a content ``Depot``."""
     sz = SafeZip(io.BytesIO(data), label)
     try:
@@ -154,7 +158,8 @@ def parse_metadata_zip(data, label):
 
 # ---- the loader --------------------------------------------------------------------------------------------
 class _Loader(object):
-    def __init__(self, product_line, version, validate_certs, proxy, cache_dir, timeout, retries, http):
+    def __init__(self, product_line: Optional[str], version: Optional[str], validate_certs: bool, proxy: Optional[str],
+                 cache_dir: Optional[str], timeout: Union[float, int], retries: int, http: Any) -> None:
         self.product_line = product_line
         self.version = version
         self.validate_certs = validate_certs
@@ -165,16 +170,16 @@ class _Loader(object):
         self._http = http
         self.cache = DepotCache(cache_dir)
         self.depot = Depot()
-        self.unit_digests = []
-        self._temp = []
+        self.unit_digests: List[Any] = []
+        self._temp: List[Any] = []
 
-    def http_client(self):
+    def http_client(self) -> Any:
         if self._http is None:
             self._http = HttpClient(validate_certs=self.validate_certs, proxy=self.proxy, timeout=self.timeout,
                                     retries=self.retries, cache_dir=self.cache_dir)
         return self._http
 
-    def close(self):
+    def close(self) -> None:
         for t in self._temp:
             try:
                 t.close()
@@ -182,7 +187,7 @@ class _Loader(object):
                 pass
 
     # ---- units -------------------------------------------------------------------------------------
-    def _content(self, digest, label, parse):
+    def _content(self, digest: str, label: str, parse: Optional[Callable]) -> Optional[Depot]:
         cached = self.cache.get(digest)
         if cached is not None:
             old = cached.sources[0] if cached.sources else None
@@ -197,7 +202,8 @@ class _Loader(object):
         self.cache.put(digest, content)
         return content
 
-    def _add_unit(self, content, digest, vib_base=None, sidecar_base=None):
+    def _add_unit(self, content: Depot, digest: str, vib_base: Optional[Callable]=None,
+                  sidecar_base: Optional[Callable]=None) -> None:
         """Merge one unit's content; ``vib_base(relative_path) -> ref or None`` locates .vib files."""
         d = self.depot
         d.vibs.update(content.vibs)
@@ -213,13 +219,14 @@ class _Loader(object):
             for vid, rec in content.descriptor_signatures.items():
                 d.descriptor_signatures[vid] = {k: (sidecar_base(p) if p else None) for k, p in rec.items()}
 
-    def metadata_zip_bytes(self, data, label, vib_base, sidecar_base=None):
+    def metadata_zip_bytes(self, data: bytes, label: str, vib_base: Callable,
+                           sidecar_base: Optional[Callable]=None) -> None:
         digest = hashlib.sha256(data).hexdigest()
         content = self._content(digest, label, lambda: parse_metadata_zip(data, label))
         self._add_unit(content, digest, vib_base, sidecar_base)
 
     # ---- source kinds ------------------------------------------------------------------------------
-    def load(self, source):
+    def load(self, source: str) -> None:
         if not isinstance(source, str) or not source.strip():
             raise DepotFormatError("empty depot source", source=repr(source))
         source = source.strip()
@@ -261,7 +268,7 @@ class _Loader(object):
         raise DepotFormatError("not a depot: expected a zip (offline bundle or metadata.zip), a .vib, an index XML "
                                "or a folder", source=path)
 
-    def load_vib(self, path_or_fileobj, label=None, ref=None):
+    def load_vib(self, path_or_fileobj: Any, label: Optional[str]=None, ref: Optional[str]=None) -> None:
         va = VibArchive(path_or_fileobj, source=label)
         data = va.descriptor_bytes
         digest = hashlib.sha256(data).hexdigest()
@@ -271,7 +278,7 @@ class _Loader(object):
         self._add_unit(content, digest)
         self.depot.vib_files[v.id] = ref or (path_or_fileobj if isinstance(path_or_fileobj, str) else label)
 
-    def load_xml_file(self, path):
+    def load_xml_file(self, path: str) -> None:
         data = _read_file(path, MAX_XML_MEMBER)
         tag = parse_xml(data, path).tag
         root_dir = os.path.dirname(path)
@@ -284,7 +291,7 @@ class _Loader(object):
         raise DepotFormatError("XML with root <%s> is not a depot index (index.xml or vendor-index.xml)" % tag,
                                source=path)
 
-    def load_dir(self, path):
+    def load_dir(self, path: str) -> None:
         c = _DirContainer(path)
         if c.exists("index.xml"):
             return self.index_chain(c, "index.xml")
@@ -306,7 +313,7 @@ class _Loader(object):
             raise DepotFormatError("folder is not a depot: no index.xml, vendor-index.xml, metadata.zip, "
                                    "bulletins/, vibs/ or profiles/, and no bundle zip or .vib", source=path)
 
-    def metadata_dir(self, path):
+    def metadata_dir(self, path: str) -> None:
         files = []
         h = hashlib.sha256()
         count = 0
@@ -342,11 +349,11 @@ class _Loader(object):
         content = self._content(digest, path, lambda: parse_metadata_files(files, path, folder=True))
         self._add_unit(content, digest, self._dir_vib_base(c, ""), sidecar_base=c.member_label)
 
-    def _dir_vib_base(self, c, base_dir):
+    def _dir_vib_base(self, c: Any, base_dir: str) -> Callable:
         """``relative_path -> ref`` of the .vib if it exists in container ``c`` (None otherwise)."""
-        listing = {}
+        listing: Dict[Any, Any] = {}
 
-        def names_in(d):
+        def names_in(d: str) -> Dict[str, Any]:
             names = listing.get(d)
             if names is None:
                 try:
@@ -356,7 +363,7 @@ class _Loader(object):
                 listing[d] = names
             return names
 
-        def locate(relpath):
+        def locate(relpath: str) -> Optional[str]:
             if c.kind == "dir":
                 # cheap pre-check on directory listings before resolving (thousands of VIBs, no .vib nearby)
                 first = relpath.replace("\\", "/").split("/", 1)[0]
@@ -373,7 +380,7 @@ class _Loader(object):
             return c.ref(rel) if c.exists(rel) else None
         return locate
 
-    def load_zip(self, sz, depth):
+    def load_zip(self, sz: SafeZip, depth: int) -> None:
         c = _ZipContainer(sz)
         if sz.has("index.xml"):
             return self.index_chain(c, "index.xml")
@@ -405,7 +412,7 @@ class _Loader(object):
         raise DepotFormatError("zip is not a depot: no index.xml, vendor-index.xml, metadata (bulletins/, vibs/) "
                                "or wrapped bundle zip", source=sz.label)
 
-    def load_url(self, url):
+    def load_url(self, url: str) -> None:
         path = urlsplit(url).path.lower()
         http = self.http_client()
         if path.endswith(".vib"):
@@ -429,14 +436,14 @@ class _Loader(object):
                                "<metaList> of vendor-index.xml)" % tag, source=redact_url(url))
 
     # ---- the index chain ---------------------------------------------------------------------------
-    def _read(self, c, rel, limit=MAX_XML_MEMBER, expect="xml"):
+    def _read(self, c: Any, rel: str, limit: int=MAX_XML_MEMBER, expect: str="xml") -> bytes:
         if c.kind == "http":
             return c.read(rel, limit, expect=expect)
         if not c.exists(rel):
             raise DepotFormatError("depot file %r is missing" % rel, source=c.label)
         return c.read(rel, limit)
 
-    def index_chain(self, c, rel, data=None):
+    def index_chain(self, c: Any, rel: str, data: Optional[bytes]=None) -> None:
         if data is None:
             data = self._read(c, rel)
         label = c.member_label(rel)
@@ -453,14 +460,14 @@ class _Loader(object):
                 vdir = vdir.rstrip("/")
             self.vendor_index(c, c.resolve(vdir, v["indexfile"]))
 
-    def _fits(self, ref):
+    def _fits(self, ref: MetadataRef) -> bool:
         if self.product_line and ref.product_line and ref.product_line.lower() != self.product_line.lower():
             return False
         if self.version and not platform_version_matches(ref.version, self.version):
             return False
         return True
 
-    def vendor_index(self, c, rel, data=None):
+    def vendor_index(self, c: Any, rel: str, data: Optional[bytes]=None) -> None:
         if data is None:
             data = self._read(c, rel)
         label = c.member_label(rel)
@@ -498,7 +505,7 @@ class _Loader(object):
             else:
                 self.metadata_zip_bytes(data, mlabel, self._dir_vib_base(c, c.dirname(target)))
 
-    def _resolve_ref(self, c, base, url, label):
+    def _resolve_ref(self, c: Any, base: str, url: str, label: str) -> str:
         if is_url(url):
             return url
         if c.kind == "http":
@@ -509,16 +516,16 @@ class _Loader(object):
         return c.resolve(base, url)
 
 
-def _url_base(base):
+def _url_base(base: str) -> Callable:
     """``relative_path -> absolute URL`` against the folder URL ``base``."""
-    def locate(relpath):
+    def locate(relpath: str) -> Optional[str]:
         return urljoin(base, relpath)
     return locate
 
 
-def _relabel(content, old, new):
+def _relabel(content: Depot, old: str, new: str) -> Depot:
     """A shallow copy of cached unit content with ``source`` fields moved from label ``old`` to ``new``."""
-    def fix(s):
+    def fix(s: Optional[str]) -> Optional[str]:
         if s and old and s.startswith(old):
             return new + s[len(old):]
         return s
@@ -533,8 +540,10 @@ def _relabel(content, old, new):
     return out
 
 
-def load_depot(sources, product_line=None, version=None, validate_certs=True, proxy=None, cache_dir=None, timeout=30,
-               retries=2, http=None):
+def load_depot(sources: Union[str, List[str]], product_line: Optional[str]=None, version: Optional[str]=None,
+               validate_certs: bool=True, proxy: Optional[str]=None, cache_dir: Optional[str]=None,
+               timeout: Union[float, int]=30,
+               retries: int=2, http: Any=None) -> Depot:
     """Load and merge every source (a path/URL or a list of them) into one ``Depot``.
 
     Later sources win on equal ids. ``Depot.digest`` is the sha256 over the digests of the metadata units read

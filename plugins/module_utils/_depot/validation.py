@@ -104,6 +104,6 @@ def validate_and_check(depot: Any, fail_on: str, **options: Any) -> Dict[str, An
     return check_fail_on(validate_profile(depot, **options), fail_on)
 
 
-__all__: Iterable[str] = ("read_trust_store", "read_schema", "read_host_record", "host_record_files",
+__all__: Tuple[str, ...] = ("read_trust_store", "read_schema", "read_host_record", "host_record_files",
                           "verify_host_record", "validate_profile", "validate_and_check", "check_fail_on",
                           "should_fail", "ProfileInvalidError")

@@ -19,6 +19,7 @@ import io
 import os
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, DepotSecurityError
+from typing import Any, TYPE_CHECKING, IO, List, Optional, Tuple, Union
 
 AR_MAGIC = b"!<arch>\n"
 _HEADER_LEN = 60
@@ -35,7 +36,7 @@ _MAX_IN_MEMORY = 256 * 1024 * 1024   # a non-seekable stream is buffered up to t
 class _MemberReader(io.RawIOBase):
     """Streaming, read-only view of ``size`` bytes at ``offset`` of ``fh``."""
 
-    def __init__(self, fh, offset, size, owns, name, source):
+    def __init__(self, fh: IO[bytes], offset: int, size: int, owns: bool, name: str, source: str) -> None:
         super().__init__()
         self._fh = fh
         self._start = offset
@@ -45,16 +46,16 @@ class _MemberReader(io.RawIOBase):
         self.name = name
         self._source = source
 
-    def readable(self):
+    def readable(self) -> bool:
         return True
 
-    def seekable(self):
+    def seekable(self) -> bool:
         return True
 
-    def tell(self):
+    def tell(self) -> int:
         return self._pos
 
-    def seek(self, offset, whence=io.SEEK_SET):
+    def seek(self, offset: int, whence: int=io.SEEK_SET) -> int:
         if whence == io.SEEK_SET:
             pos = offset
         elif whence == io.SEEK_CUR:
@@ -66,7 +67,7 @@ class _MemberReader(io.RawIOBase):
         self._pos = max(0, min(pos, self._size))
         return self._pos
 
-    def readinto(self, buf):
+    def readinto(self, buf: Union[memoryview, bytearray]) -> int:
         if self._fh is None:
             raise ValueError("I/O operation on closed member reader")
         remaining = self._size - self._pos
@@ -83,7 +84,7 @@ class _MemberReader(io.RawIOBase):
         self._pos += n
         return n
 
-    def close(self):
+    def close(self) -> None:
         if self._fh is not None and self._owns:
             try:
                 self._fh.close()
@@ -93,7 +94,7 @@ class _MemberReader(io.RawIOBase):
         super().close()
 
 
-def _check_name(raw, source):
+def _check_name(raw: bytes, source: str) -> str:
     """Decode and validate one ar member name; raise on hostile or undecodable names."""
     try:
         name = raw.decode("ascii")
@@ -120,7 +121,7 @@ class VibArchive(object):
     file object's ``name``); pass an already-redacted URL when the VIB came from HTTP.
     """
 
-    def __init__(self, path_or_fileobj, source=None):
+    def __init__(self, path_or_fileobj: Any, source: Optional[str]=None) -> None:
         self._path = None
         self._fh = None
         if isinstance(path_or_fileobj, (str, bytes, os.PathLike)):
@@ -151,7 +152,7 @@ class VibArchive(object):
         self._signature = None
 
     # ---- parsing ------------------------------------------------------------------------------------
-    def _scan(self, fh):
+    def _scan(self, fh: IO[bytes]) -> None:
         source = self.source
         try:
             fh.seek(0, io.SEEK_END)
@@ -165,7 +166,7 @@ class VibArchive(object):
                 raise DepotFormatError("empty file, not a VIB (ar archive)", source=source)
             raise DepotFormatError("not a VIB: bad ar magic %r (expected '!<arch>\\n')" % (magic[:8],),
                                    source=source)
-        members = []
+        members: List[Any] = []
         index = {}
         offset = len(AR_MAGIC)
         while offset < file_size:
@@ -203,20 +204,20 @@ class VibArchive(object):
         self.size = file_size
 
     # ---- access -------------------------------------------------------------------------------------
-    def members(self):
+    def members(self) -> List[Tuple[str, int]]:
         """``[(name, size), ...]`` in archive order."""
         return list(self._members)
 
-    def __contains__(self, name):
+    def __contains__(self, name: str) -> bool:
         return name in self._index
 
-    def _locate(self, name):
+    def _locate(self, name: str) -> Tuple[int, int]:
         try:
             return self._index[name]
         except KeyError:
             raise DepotFormatError("no member %r in VIB" % (name,), source=self.source)
 
-    def _handle(self):
+    def _handle(self) -> Optional[Tuple[IO[bytes], bool]]:
         if self._path is not None:
             try:
                 return open(self._path, "rb"), True
@@ -224,7 +225,7 @@ class VibArchive(object):
                 raise DepotFormatError("cannot open VIB: %s" % (e.strerror or e), source=self.source)
         return self._fh, False
 
-    def read(self, name, max_bytes=DEFAULT_MAX_READ):
+    def read(self, name: str, max_bytes: int=DEFAULT_MAX_READ) -> bytes:
         """The whole content of member ``name``; ``DepotSecurityError`` if it is larger than ``max_bytes``."""
         offset, size = self._locate(name)
         if max_bytes is not None and size > max_bytes:
@@ -244,34 +245,34 @@ class VibArchive(object):
                                    source=self.source)
         return data
 
-    def open(self, name):
+    def open(self, name: str) -> IO[bytes]:
         """A read-only binary file object over member ``name`` (bounded to its size). Close it when done."""
         offset, size = self._locate(name)
         fh, owns = self._handle()
         return io.BufferedReader(_MemberReader(fh, offset, size, owns, name, self.source), 1024 * 1024)
 
-    def open_raw(self):
+    def open_raw(self) -> IO[bytes]:
         """A read-only binary file object over the whole ``.vib`` (to digest it). Close it when done; closing it
         never closes a file object the archive was given."""
         fh, owns = self._handle()
         return io.BufferedReader(_MemberReader(fh, 0, self.size, owns, "<whole archive>", self.source), 1024 * 1024)
 
     @property
-    def descriptor_bytes(self):
+    def descriptor_bytes(self) -> Optional[bytes]:
         if self._descriptor is None:
             self._descriptor = self.read(DESCRIPTOR, _MAX_DESCRIPTOR)
         return self._descriptor
 
     @property
-    def signature_bytes(self):
+    def signature_bytes(self) -> Optional[bytes]:
         if self._signature is None:
             self._signature = self.read(SIGNATURE, _MAX_SIGNATURE) if SIGNATURE in self._index else b""
         return self._signature
 
     @property
-    def payload_names(self):
+    def payload_names(self) -> List[str]:
         """Member names other than the descriptor and the signature, in archive order."""
         return [m[0] for m in self._members if m[0] not in (DESCRIPTOR, SIGNATURE)]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "VibArchive(%r)" % (self.source,)

@@ -67,7 +67,7 @@ API (what scan/deploy build on)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Set, Union, Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_LEVELS, acceptance_allows, normalize_acceptance)
@@ -75,6 +75,9 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.vibindex import (  # noqa: F401 (re-exports)
     ESX_BASE, ESX_VERSION, VibIndex, _KNOWN_REL, _VCACHE, _VCACHE_MAX, _ids, _newest_first, _provide_satisfies,
     _rel_text, _satisfies, _ver, esx_version_of, vcmp, version_part)
+
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Vib
 
 SEVERITIES = ("error", "warning", "info")
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -105,15 +108,15 @@ class Finding:
     detail: str
     related: Tuple[str, ...] = ()
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"type": self.type, "severity": self.severity, "vib": self.vib, "detail": self.detail,
                 "related": list(self.related)}
 
-    def sort_key(self):
+    def sort_key(self) -> Tuple[int, str, str, str]:
         return (_SEVERITY_RANK.get(self.severity, 9), self.type, self.vib or "", self.detail)
 
 
-def sort_findings(findings):
+def sort_findings(findings: List[Any]) -> List[Any]:
     """Errors first, then warnings, then info; by type and VIB id within a severity. Duplicates removed."""
     seen = set()
     out = []
@@ -126,11 +129,11 @@ def sort_findings(findings):
 
 
 # ---- set validation ------------------------------------------------------------------------------------
-def _platform_text(vib):
+def _platform_text(vib: Vib) -> str:
     return ", ".join("%s %s" % (p.product_line or "*", p.version or "*") for p in vib.platforms)
 
 
-def check_platform(vib, product_line, esx_version):
+def check_platform(vib: Vib, product_line: str, esx_version: Optional[str]) -> Optional[Finding]:
     """A ``platform_mismatch`` Finding for ``vib`` on ``product_line``/``esx_version``, or None.
 
     No platform = any. An unknown ``esx_version`` checks the product line only."""
@@ -150,8 +153,9 @@ def check_platform(vib, product_line, esx_version):
                                                          esx_version))
 
 
-def validate_set(vibs, minimum_acceptance=None, product_line=DEFAULT_PRODUCT_LINE, esx_version=None,
-                 catalog=None, check_acceptance_of=None):
+def validate_set(vibs: Union[List[Vib], VibIndex], minimum_acceptance: Optional[str]=None,
+                 product_line: str=DEFAULT_PRODUCT_LINE, esx_version: Optional[str]=None,
+                 catalog: Optional[VibIndex]=None, check_acceptance_of: Optional[Set[str]]=None) -> List[Any]:
     """The Image Builder checks of one VIB set; returns a sorted list of ``Finding``.
 
     ``vibs``: iterable of Vib or a ``VibIndex``. ``minimum_acceptance``: level name (any spelling) or None for
@@ -214,7 +218,7 @@ def validate_set(vibs, minimum_acceptance=None, product_line=DEFAULT_PRODUCT_LIN
     return sort_findings(findings)
 
 
-def lowest_acceptance(vibs):
+def lowest_acceptance(vibs: List[Vib]) -> Optional[str]:
     """The lowest acceptance level among ``vibs`` (the level an image of them needs), or None if empty."""
     rank = None
     for v in vibs:
@@ -236,7 +240,7 @@ class Composition:
     removed: List[str] = field(default_factory=list)
 
 
-def compose(base, add=(), remove=()):
+def compose(base: List[Any], add: List[Any]=(), remove: Any=()) -> Composition:
     """Remove ``remove`` (Vib objects or ids) from ``base``, then add ``add`` (Vib objects).
 
     An added VIB takes the place of every VIB of the same name (whatever its version: the user asked for this
@@ -248,7 +252,7 @@ def compose(base, add=(), remove=()):
     removed = [v.id for v in base if v.id in remove_ids]
     findings = []
 
-    chosen = {}
+    chosen: Dict[Any, Any] = {}
     for v in add:
         cur = chosen.get(v.name)
         if cur is None or vcmp(v.version, cur.version) > 0:
@@ -303,14 +307,14 @@ class ChangeRequirements:
     maintenance_mode_vibs: Tuple[str, ...] = ()
     reboot_vibs: Tuple[str, ...] = ()
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"maintenance_mode_required": self.maintenance_mode_required,
                 "reboot_required": self.reboot_required, "live_install_allowed": self.live_install_allowed,
                 "cimom_restart": self.cimom_restart, "maintenance_mode_vibs": list(self.maintenance_mode_vibs),
                 "reboot_vibs": list(self.reboot_vibs)}
 
 
-def change_requirements(install=(), remove=()):
+def change_requirements(install: List[Any]=(), remove: List[Any]=()) -> ChangeRequirements:
     """Maintenance mode is needed when any VIB installed or removed requires it; a reboot when any installed VIB
     does not allow live install or any removed VIB does not allow live remove (esxcli's "Reboot Required").
     Nothing to do needs nothing."""
@@ -343,7 +347,7 @@ class Skip:
     by: Optional[str] = None
     detail: str = ""
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"id": self.vib.id, "name": self.vib.name, "version": self.vib.version, "reason": self.reason,
                 "by": self.by, "detail": self.detail}
 
@@ -369,18 +373,18 @@ class Plan:
     esx_version: Optional[str] = None
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return bool(self.install or self.remove)
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not any(f.severity == "error" for f in self.findings)
 
     @property
-    def errors(self):
+    def errors(self) -> List[Finding]:
         return [f for f in self.findings if f.severity == "error"]
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {
             "changed": self.changed, "ok": self.ok,
             "install": sorted(v.id for v in self.install), "remove": sorted(v.id for v in self.remove),
@@ -392,7 +396,7 @@ class Plan:
         }
 
 
-def _finding_key(f):
+def _finding_key(f: Finding) -> Optional[Tuple[str, str, str]]:
     return (f.type, f.vib, f.detail)
 
 
@@ -460,8 +464,10 @@ def _drop_retired_candidates(to_install: List[Any], skipped: List[Skip]) -> List
     return [v for v in to_install if v.id in active]
 
 
-def apply_candidates(installed, candidates, minimum_acceptance=None, product_line=DEFAULT_PRODUCT_LINE,
-                     esx_version=None, allow_downgrade=False, check_platform_applicability=True, catalog=None):
+def apply_candidates(installed: List[Any], candidates: List[Vib], minimum_acceptance: Optional[str]=None,
+                     product_line: str=DEFAULT_PRODUCT_LINE,
+                     esx_version: None=None, allow_downgrade: bool=False, check_platform_applicability: bool=True,
+                     catalog: None=None) -> Plan:
     """Decide what installing ``candidates`` (Vibs from a depot, e.g. the VIBs of selected bulletins) on a host
     or image holding ``installed`` would do (esxcli ``software vib update`` semantics). Returns a ``Plan``.
 
@@ -501,7 +507,7 @@ def apply_candidates(installed, candidates, minimum_acceptance=None, product_lin
         cand = keep
 
     # 2. newest per name
-    by_name = {}
+    by_name: Dict[Any, Any] = {}
     for v in cand:
         by_name.setdefault(v.name, []).append(v)
     chosen = []
@@ -514,7 +520,7 @@ def apply_candidates(installed, candidates, minimum_acceptance=None, product_lin
 
     # 3. against installed; 4. candidates retiring candidates
     to_install = _drop_retired_candidates(_against_installed(chosen, inst_idx, allow_downgrade, skipped), skipped)
-    replaces = {}
+    replaces: Dict[Any, Any] = {}
     removing = {}
 
     # 5. what leaves the host
@@ -552,7 +558,7 @@ def apply_candidates(installed, candidates, minimum_acceptance=None, product_lin
 
 
 # ---- difference of two sets (ImageProfileDiff) --------------------------------------------------------------
-def diff(base, target):
+def diff(base: List[Vib], target: List[Vib]) -> Dict[str, Any]:
     """Compare two VIB sets as ``Compare-EsxImageProfile`` does.
 
     Returns ``{"added": [ids], "removed": [ids], "upgraded": [...], "downgraded": [...], "unchanged": [ids]}``.
@@ -563,8 +569,8 @@ def diff(base, target):
     b = VibIndex(base)
     t = VibIndex(target)
     unchanged = sorted(i for i in t.by_id if i in b.by_id)
-    upgraded = []
-    downgraded = []
+    upgraded: List[Any] = []
+    downgraded: List[Any] = []
     added = []
     removed = []
     paired_b = set(unchanged)

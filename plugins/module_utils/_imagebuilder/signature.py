@@ -40,9 +40,10 @@ from __future__ import annotations
 import datetime
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple, Dict
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
+
 
 try:
     from asn1crypto import cms as _cms
@@ -72,7 +73,7 @@ _MAX_CHAIN = 8
 _FUTURE_SLACK = datetime.timedelta(days=1)
 
 
-def require_libraries():
+def require_libraries() -> None:
     """Raise ``InputError`` naming the missing Python package(s) needed to verify signatures."""
     missing = []
     if not HAS_ASN1CRYPTO:
@@ -85,14 +86,14 @@ def require_libraries():
                          missing_libraries=missing)
 
 
-def _hash_for(name):
+def _hash_for(name: str) -> Any:
     table = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
              "sha512": hashes.SHA512}
     cls = table.get(name)
     return cls() if cls else None
 
 
-def _utc(dt):
+def _utc(dt: Optional[datetime.datetime]) -> Optional[datetime.datetime]:
     if dt is None:
         return None
     if dt.tzinfo is None:
@@ -100,20 +101,20 @@ def _utc(dt):
     return dt.astimezone(datetime.timezone.utc)
 
 
-def _not_before(cert):
+def _not_before(cert: Any) -> Optional[datetime.datetime]:
     return _utc(getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before)
 
 
-def _not_after(cert):
+def _not_after(cert: Any) -> Optional[datetime.datetime]:
     return _utc(getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after)
 
 
-def _spki(cert):
+def _spki(cert: Any) -> bytes:
     return cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _subject(cert):
+def _subject(cert: Any) -> str:
     try:
         return cert.subject.rfc4514_string()
     except Exception:  # pragma: no cover - exotic names
@@ -124,7 +125,7 @@ def _subject(cert):
 class TrustStore(object):
     """Trust anchors (certificates) and CRLs, read from PEM (or DER) files."""
 
-    def __init__(self, certificates=(), crls=(), sources=()):
+    def __init__(self, certificates: Iterable[Any]=(), crls: Iterable[Any]=(), sources: Iterable[str]=()) -> None:
         self.certificates = list(certificates)
         self.crls = list(crls)
         self.sources = list(sources)
@@ -152,15 +153,15 @@ class TrustStore(object):
                              "VMware's vmware.cert and vmpartner.cert from /usr/share/certs on an ESXi host)")
         return cls(certs, crls, sources)
 
-    def is_anchor(self, cert):
+    def is_anchor(self, cert: Any) -> bool:
         return (cert.subject.public_bytes(), _spki(cert)) in self._anchor_keys
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"sources": list(self.sources), "certificates": [_subject(c) for c in self.certificates],
                 "crls": len(self.crls)}
 
 
-def _load_pem_or_der(data, path):
+def _load_pem_or_der(data: bytes, path: str) -> Tuple[List[Any], List[Any]]:
     certs = []
     crls = []
     if b"-----BEGIN" in data:
@@ -203,10 +204,10 @@ class SignatureResult:
     expired_certificates: List[str] = field(default_factory=list)
 
     @property
-    def valid(self):
+    def valid(self) -> bool:
         return self.status == VALID
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"status": self.status, "reason": self.reason, "signer": self.signer,
                 "signing_time": self.signing_time, "chain": list(self.chain), "expired": self.expired,
                 "expired_certificates": list(self.expired_certificates)}
@@ -216,7 +217,7 @@ class _Bad(Exception):
     pass
 
 
-def _decode(signature):
+def _decode(signature: bytes) -> bytes:
     data = signature.strip() if isinstance(signature, bytes) else signature
     if data.startswith(b"-----BEGIN"):
         try:
@@ -229,7 +230,8 @@ def _decode(signature):
     return signature
 
 
-def verify_detached(signature, content, trust, expiry="signing_time", now=None):
+def verify_detached(signature: bytes, content: bytes, trust: TrustStore, expiry: str="signing_time",
+                    now: Optional[datetime.datetime]=None) -> Optional[SignatureResult]:
     """Verify a detached PKCS#7 ``signature`` (bytes, PEM or DER) over ``content`` (bytes) against ``trust``
     (a ``TrustStore``). Returns a ``SignatureResult``; ``status="unsigned"`` for an empty signature."""
     require_libraries()
@@ -247,7 +249,8 @@ def verify_detached(signature, content, trust, expiry="signing_time", now=None):
         return SignatureResult(INVALID, "malformed PKCS#7 signature: %s" % (str(e) or e.__class__.__name__))
 
 
-def _verify(signature, content, trust, expiry, now):
+def _verify(signature: bytes, content: bytes, trust: TrustStore, expiry: str,
+            now: datetime.datetime) -> Optional[SignatureResult]:
     der = _decode(signature)
     ci = _cms.ContentInfo.load(der, strict=False)
     if ci["content_type"].native != "signed_data":
@@ -274,7 +277,7 @@ def _verify(signature, content, trust, expiry, now):
     return result
 
 
-def _find_signer_cert(si, certs, trust):
+def _find_signer_cert(si: Any, certs: List[Any], trust: TrustStore) -> Any:
     sid = si["sid"]
     pool = certs + list(trust.certificates)
     if sid.name == "issuer_and_serial_number":
@@ -299,7 +302,8 @@ def _find_signer_cert(si, certs, trust):
     raise _Bad("the signer's certificate is not in the signature nor in the trust store")
 
 
-def _verify_signer(si, content, certs, trust, expiry, now):
+def _verify_signer(si: Any, content: bytes, certs: List[Any], trust: TrustStore, expiry: str,
+                   now: Optional[datetime.datetime]) -> SignatureResult:
     digest_name = si["digest_algorithm"]["algorithm"].native
     halg = _hash_for(digest_name)
     if halg is None:
@@ -353,7 +357,7 @@ def _verify_signer(si, content, certs, trust, expiry, now):
                            ["%s (expired %s)" % (_subject(c), _not_after(c).date()) for c in expired])
 
 
-def _check_signature(cert, si, signed, halg):
+def _check_signature(cert: Any, si: Any, signed: bytes, halg: Any) -> Optional[str]:
     sig = si["signature"].native
     algo = si["signature_algorithm"]
     kind = algo.signature_algo
@@ -380,14 +384,14 @@ def _check_signature(cert, si, signed, halg):
         raise _Bad("signature does not verify with the signer's key (%s)" % _subject(cert))
 
 
-def _is_ca(cert):
+def _is_ca(cert: Any) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
 
 
-def _build_chain(cert, certs, trust):
+def _build_chain(cert: Any, certs: List[Any], trust: TrustStore) -> List[Any]:
     """[signer, ..., anchor] or ``_Bad``."""
     chain = [cert]
     current = cert
@@ -419,7 +423,7 @@ def _build_chain(cert, certs, trust):
     raise _Bad("certificate chain longer than %d" % _MAX_CHAIN)
 
 
-def _check_revocation(chain, trust):
+def _check_revocation(chain: List[Any], trust: TrustStore) -> Optional[str]:
     if not trust.crls:
         return
     for i, c in enumerate(chain):
@@ -438,7 +442,8 @@ def _check_revocation(chain, trust):
 
 
 # ---- convenience ----------------------------------------------------------------------------------------
-def verify_vib_archive(archive, trust, expiry="signing_time", now=None):
+def verify_vib_archive(archive: Any, trust: TrustStore, expiry: str="signing_time",
+                       now: Optional[datetime.datetime]=None) -> SignatureResult:
     """Verify ``archive`` (a ``_vib_archive.VibArchive``): ``sig.pkcs7`` over ``descriptor.xml``."""
     return verify_detached(archive.signature_bytes, archive.descriptor_bytes, trust, expiry, now)
 

@@ -39,15 +39,24 @@ type                   severity            when
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Union, Any, Callable, Iterable, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import resolve as R
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import signature as S
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder import vib_checks as C
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError, ProfileInvalidError  # noqa: F401 (re-exported)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (  # noqa: F401 (re-export)
+    InputError, ProfileInvalidError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import normalize_acceptance
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse import parse_vib
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.resolve import Finding
+
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Depot, ImageProfile, Vib
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.signature import (
+        SignatureResult, TrustStore)
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.vib_checks import (
+        ChecksumCheck, SchemaFile)
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.vibindex import VibIndex
 
 MISSING_VIB = "missing_vib"
 UNSIGNED = "unsigned"
@@ -75,7 +84,7 @@ def _no_record_reader(path: str) -> Tuple[Optional[bytes], Optional[bytes]]:
 
 
 # ---- selecting VIBs ------------------------------------------------------------------------------------------
-def _lookup(depot, catalog, ref):
+def _lookup(depot: Depot, catalog: VibIndex, ref: str) -> Optional[Vib]:
     """A Vib of the depot for an id, a name (newest version) or ``name:version``; None if unknown."""
     ref = (ref or "").strip()
     if ref in depot.vibs:
@@ -89,7 +98,7 @@ def _lookup(depot, catalog, ref):
     return catalog.newest(ref)
 
 
-def resolve_refs(depot, catalog, refs, what):
+def resolve_refs(depot: Depot, catalog: VibIndex, refs: Union[Tuple[()], List[str]], what: str) -> List[Any]:
     """Vibs for ``refs`` (ids, names or ``name:version``). ``InputError`` names every ref no depot holds."""
     out = []
     unknown = []
@@ -105,7 +114,7 @@ def resolve_refs(depot, catalog, refs, what):
     return out
 
 
-def _profile(depot, name, what):
+def _profile(depot: Depot, name: str, what: str) -> ImageProfile:
     prof = depot.profiles.get(name)
     if prof is None:
         for p in depot.profiles.values():
@@ -123,7 +132,7 @@ def _profile(depot, name, what):
     return prof
 
 
-def _remove(current, refs):
+def _remove(current: List[Vib], refs: Union[Tuple[()], List[str]]) -> List[Any]:
     by_id = {v.id: v for v in current}
     out = []
     unknown = []
@@ -145,13 +154,13 @@ def _remove(current, refs):
 
 # ---- per-VIB content checks ----------------------------------------------------------------------------------
 class _Counters(object):
-    def __init__(self):
+    def __init__(self) -> None:
         self.sig = {"verified": 0, "unsigned": 0, "invalid": 0, "expired_signer": 0, "not_checked": []}
         self.ck = {"verified": 0, "mismatched": 0, "not_verifiable": [], "not_checked": []}
         self.fp = {"checked": 0, "violations": 0}
 
 
-def _signature_findings(vib, result, counters, source):
+def _signature_findings(vib: Vib, result: SignatureResult, counters: Any, source: str) -> List[Any]:
     if result is None:
         counters.sig["not_checked"].append(vib.id)
         return []
@@ -173,7 +182,7 @@ def _signature_findings(vib, result, counters, source):
     return []
 
 
-def _checksum_findings(checks, counters):
+def _checksum_findings(checks: List[ChecksumCheck], counters: Any) -> List[Any]:
     out = []
     for c in checks:
         if c.status == C.OK:
@@ -248,10 +257,15 @@ def _content_checks(depot: Any, vibs: Iterable[Any], verify_signatures: bool, tr
 
 
 # ---- the validation ------------------------------------------------------------------------------------------
-def validate_profile(depot, profile=None, vibs=None, add_vibs=(), remove_vibs=(), acceptance_level=None,
-                     verify_signatures=False, trust_store=(), verify_checksums=False, check_file_paths=False,
-                     base_profile=None, signature_expiry="signing_time", extensibility_schema=None,
-                     product_line=R.DEFAULT_PRODUCT_LINE, open_vib=None, read_host_record=None):
+def validate_profile(depot: Depot, profile: Optional[str]=None, vibs: Optional[List[str]]=None,
+                     add_vibs: Union[Tuple[()], List[str]]=(), remove_vibs: Union[Tuple[()], List[str]]=(),
+                     acceptance_level: Optional[str]=None,
+                     verify_signatures: bool=False, trust_store: Optional[TrustStore]=(), verify_checksums: bool=False,
+                     check_file_paths: bool=False,
+                     base_profile: Optional[str]=None, signature_expiry: str="signing_time",
+                     extensibility_schema: Optional[SchemaFile]=None,
+                     product_line: str=R.DEFAULT_PRODUCT_LINE, open_vib: Optional[Callable]=None,
+                     read_host_record: Optional[Callable]=None) -> Dict[str, Any]:
     """Validate an image profile of ``depot`` (``profile``: its name) or a VIB set (``vibs``: ids, names or
     ``name:version``), after ``remove_vibs`` and ``add_vibs``. Returns::
 
@@ -355,7 +369,7 @@ def validate_profile(depot, profile=None, vibs=None, add_vibs=(), remove_vibs=()
     return result
 
 
-def should_fail(result, fail_on):
+def should_fail(result: Dict[str, Any], fail_on: str) -> bool:
     """True if ``result`` has a finding at or above ``fail_on`` (``error``, ``warning``; ``never`` = False)."""
     if fail_on not in FAIL_ON:
         raise InputError("fail_on must be one of %s" % ", ".join(FAIL_ON))
@@ -365,7 +379,7 @@ def should_fail(result, fail_on):
     return c.get("error", 0) > 0 or (fail_on == "warning" and c.get("warning", 0) > 0)
 
 
-def check_fail_on(result, fail_on):
+def check_fail_on(result: Dict[str, Any], fail_on: str) -> Dict[str, Any]:
     """Raise ``ProfileInvalidError`` (carrying ``result`` as the partial result) if ``should_fail``."""
     if should_fail(result, fail_on):
         c = result["counts"]

@@ -44,9 +44,12 @@ import re
 import traceback
 import zlib
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, IO, Union, Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, InputError
+
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Checksum, Payload, Vib
 
 try:
     import zstandard as _zstd
@@ -89,18 +92,18 @@ class ChecksumCheck:
     actual: str = ""
     reason: str = ""
 
-    def label(self):
+    def label(self) -> str:
         what = "payload %s" % self.payload if self.payload else "the .vib file"
         proc = " (%s)" % self.verify_process if self.verify_process else ""
         return "%s %s%s" % (what, self.checksum_type, proc)
 
-    def to_dict(self):
+    def to_dict(self) -> Dict[str, Any]:
         return {"vib": self.vib, "payload": self.payload, "checksum_type": self.checksum_type,
                 "verify_process": self.verify_process, "status": self.status, "expected": self.expected,
                 "actual": self.actual, "reason": self.reason}
 
 
-def _stage_of(ck):
+def _stage_of(ck: Checksum) -> Any:
     """'raw' | 'gunzip1' | 'full' | None (not verifiable) and the hashlib name for a ``Checksum``."""
     ctype = (ck.type or "").lower()
     proc = (ck.verify_process or "").lower() or None
@@ -118,14 +121,14 @@ def _stage_of(ck):
 class _Tee(object):
     """Read-only file object that feeds what is read to hashers and counts bytes."""
 
-    def __init__(self, fh, hashers, limit=None, what=""):
+    def __init__(self, fh: Any, hashers: List[Any], limit: Optional[int]=None, what: str="") -> None:
         self._fh = fh
         self._hashers = hashers
         self.count = 0
         self._limit = limit
         self._what = what
 
-    def read(self, n=-1):
+    def read(self, n: int=-1) -> bytes:
         if n is None or n < 0:
             n = CHUNK
         data = self._fh.read(n)
@@ -137,11 +140,11 @@ class _Tee(object):
                 h.update(data)
         return data
 
-    def drain(self):
+    def drain(self) -> None:
         while self.read(CHUNK):
             pass
 
-    def readable(self):
+    def readable(self) -> bool:
         return True
 
 
@@ -153,13 +156,13 @@ class _GunzipReader(object):
     """Streaming gunzip (every gzip member; trailing NUL padding allowed) of a raw file object, with bounded
     output per read. zlib checks each member's CRC-32 and length; errors raise ``zlib.error``."""
 
-    def __init__(self, raw):
+    def __init__(self, raw: Any) -> None:
         self._raw = raw
         self._d = None
         self._buf = b""
         self._started = False
 
-    def read(self, n=-1):
+    def read(self, n: int=-1) -> bytes:
         if n is None or n < 0:
             n = CHUNK
         while True:
@@ -189,11 +192,12 @@ class _GunzipReader(object):
             if out:
                 return out
 
-    def readable(self):
+    def readable(self) -> bool:
         return True
 
 
-def verify_payloads(archive, payloads, vib_id, max_decompressed=MAX_DECOMPRESSED):
+def verify_payloads(archive: Any, payloads: Union[List[Payload], Tuple[Payload]], vib_id: str,
+                    max_decompressed: int=MAX_DECOMPRESSED) -> List[ChecksumCheck]:
     """Check every checksum of ``payloads`` (``Payload`` models, usually from the archive's own descriptor)
     against the members of ``archive`` (a ``VibArchive``). Returns ``[ChecksumCheck]``."""
     out = []
@@ -202,7 +206,7 @@ def verify_payloads(archive, payloads, vib_id, max_decompressed=MAX_DECOMPRESSED
     return out
 
 
-def _verify_payload(archive, payload, vib_id, max_decompressed):
+def _verify_payload(archive: Any, payload: Payload, vib_id: str, max_decompressed: int) -> List[ChecksumCheck]:
     checks = []
     plan = []   # (Checksum, stage, hasher)
     for ck in payload.checksums:
@@ -280,12 +284,12 @@ def _verify_payload(archive, payload, vib_id, max_decompressed):
     return checks
 
 
-def _raw_archive_stream(archive):
+def _raw_archive_stream(archive: Any) -> Tuple[IO[bytes], bool]:
     """``(file object over the whole .vib, owns)`` for a ``VibArchive``."""
     return archive.open_raw(), True
 
 
-def verify_archive_file(archive, checksum, vib_id):
+def verify_archive_file(archive: Any, checksum: Checksum, vib_id: str) -> ChecksumCheck:
     """The depot's VIB-level checksum (``Vib.checksum``, sha-256 of the whole ``.vib``) against an opened
     ``VibArchive`` (a local file or a member spooled from a bundle; the archive reads its own bytes)."""
     stage, algo = _stage_of(checksum)
@@ -338,13 +342,13 @@ class ExtensibilityRules:
     partner_patterns: Tuple[str, ...]
     source: str = "builtin (vib20-extensibility.rng of ESXi 6.7.0)"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self._community = [re.compile(p + r"\Z", re.S) for p in self.community_patterns]
         self._partner = [re.compile(p + r"\Z", re.S) for p in self.partner_patterns]
         self._values = set(self.partner_values)
 
     @classmethod
-    def builtin(cls):
+    def builtin(cls) -> "ExtensibilityRules":
         return cls(_COMMUNITY_PATTERNS, _PARTNER_VALUES, _PARTNER_PATTERNS)
 
     @classmethod
@@ -357,7 +361,7 @@ class ExtensibilityRules:
             raise InputError("%s is not a VIB extensibility schema (no CommunityFile/PartnerFile)" % path,
                              source=path)
 
-        def collect(define):
+        def collect(define: Any) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
             values = tuple((v.text or "").strip() for v in define.iter("{%s}value" % RNG_NS))
             patterns = tuple((p.text or "").strip() for p in define.iter("{%s}param" % RNG_NS)
                              if p.get("name") == "pattern")
@@ -367,7 +371,7 @@ class ExtensibilityRules:
         pvalues, ppatterns = collect(defines["PartnerFile"])
         return cls(community, pvalues, ppatterns, source=str(path))
 
-    def allowed(self, path, acceptance_level):
+    def allowed(self, path: str, acceptance_level: str) -> bool:
         """True if a VIB of ``acceptance_level`` may install ``path`` (certified/accepted: always)."""
         if acceptance_level not in ("partner", "community"):
             return True
@@ -377,7 +381,7 @@ class ExtensibilityRules:
             return path in self._values or any(r.match(path) for r in self._partner)
         return False
 
-    def violations(self, vib):
+    def violations(self, vib: Vib) -> Any:
         """``(bad_files, other_problems)`` of a Vib model under these rules."""
         level = vib.acceptance_level
         if level not in ("partner", "community"):
@@ -421,7 +425,7 @@ def load_relaxng(schema: SchemaFile) -> Any:
     return _RNG_CACHE[key]
 
 
-def minimal_descriptor(vib):
+def minimal_descriptor(vib: Vib) -> bytes:
     """The parts of a VIB descriptor the extensibility schema looks at, as XML bytes (for a VIB known only
     from depot metadata)."""
     root = _etree.Element("vib", version="5.0")
@@ -434,7 +438,7 @@ def minimal_descriptor(vib):
     return _etree.tostring(root)
 
 
-def schema_check(vib, rng, descriptor_bytes=None):
+def schema_check(vib: Vib, rng: Any, descriptor_bytes: Optional[bytes]=None) -> Optional[str]:
     """Validate the VIB's descriptor (or a minimal one built from the model) with ``rng``.
     Returns ``None`` when valid, else the first schema error line."""
     data = descriptor_bytes if descriptor_bytes is not None else minimal_descriptor(vib)

@@ -12,17 +12,21 @@ Breaking changes at any time.
 from __future__ import annotations
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import VibVersion, normalize_relation
+from typing import Dict, TYPE_CHECKING, Any, List, Optional, Tuple, Union, Iterator
+
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Relation, Vib
 
 ESX_BASE = "esx-base"
 ESX_VERSION = "esx-version"
 
 
 # ---- versions (cached: the same strings are compared over and over) --------------------------------
-_VCACHE = {}
+_VCACHE: Dict[Any, Any] = {}
 _VCACHE_MAX = 200000
 
 
-def _ver(text):
+def _ver(text: str) -> VibVersion:
     v = _VCACHE.get(text)
     if v is None:
         if len(_VCACHE) > _VCACHE_MAX:
@@ -31,7 +35,7 @@ def _ver(text):
     return v
 
 
-def vcmp(a, b):
+def vcmp(a: str, b: str) -> int:
     """-1/0/1 comparing two version strings (cached parse)."""
     return _ver(a).compare(_ver(b))
 
@@ -39,7 +43,7 @@ def vcmp(a, b):
 _KNOWN_REL = ("<<", "<=", "=", ">=", ">>", "!=")
 
 
-def _satisfies(version, relation, wanted):
+def _satisfies(version: str, relation: Optional[str], wanted: Optional[str]) -> bool:
     if not relation or wanted in (None, ""):
         return True
     if version in (None, ""):
@@ -62,7 +66,7 @@ def _satisfies(version, relation, wanted):
     return c != 0
 
 
-def _provide_satisfies(provided_version, rel):
+def _provide_satisfies(provided_version: Optional[str], rel: Relation) -> bool:
     """A provide ``name [= provided_version]`` against constraint ``rel`` (same name)."""
     if not rel.relation:
         return True
@@ -71,20 +75,20 @@ def _provide_satisfies(provided_version, rel):
     return _satisfies(provided_version, rel.relation, rel.version)
 
 
-def version_part(text):
+def version_part(text: str) -> Optional[str]:
     """``6.7.0-0.0.8169922`` -> ``6.7.0`` (the version half of a VIB version)."""
     return _ver(text).version if text else None
 
 
-def _newest_first(vibs):
+def _newest_first(vibs: List[Vib]) -> List[Vib]:
     return sorted(vibs, key=lambda v: (_ver(v.version).sort_key(), v.id), reverse=True)
 
 
-def _rel_text(rel):
+def _rel_text(rel: Relation) -> str:
     return str(rel)
 
 
-def _ids(vibs):
+def _ids(vibs: List[Any]) -> Any:
     return tuple(sorted({v.id for v in vibs}))
 
 
@@ -96,10 +100,10 @@ class VibIndex(object):
     including each VIB's own name and version.
     """
 
-    def __init__(self, vibs):
-        self.by_id = {}
-        by_name = {}
-        prov = {}
+    def __init__(self, vibs: List[Any]) -> None:
+        self.by_id: Dict[Any, Any] = {}
+        by_name: Dict[Any, Any] = {}
+        prov: Dict[Any, Any] = {}
         for v in vibs:
             if v.id in self.by_id:
                 continue
@@ -111,24 +115,24 @@ class VibIndex(object):
         self.by_name = {n: (_newest_first(lst) if len(lst) > 1 else lst) for n, lst in by_name.items()}
         self._prov = prov
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.by_id)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.by_id.values())
 
-    def __contains__(self, vib_id):
+    def __contains__(self, vib_id: object) -> bool:
         return vib_id in self.by_id
 
     @property
-    def vibs(self):
+    def vibs(self) -> List[Vib]:
         return list(self.by_id.values())
 
-    def newest(self, name):
+    def newest(self, name: str) -> Optional[Vib]:
         lst = self.by_name.get(name)
         return lst[0] if lst else None
 
-    def providers(self, rel, exclude=None):
+    def providers(self, rel: Relation, exclude: Optional[str]=None) -> List[Any]:
         """VIBs whose name or provides satisfy ``rel`` (a ``Relation``), each once, in index order."""
         out = []
         seen = set()
@@ -140,22 +144,22 @@ class VibIndex(object):
                 out.append(vib)
         return out
 
-    def satisfied(self, rel):
+    def satisfied(self, rel: Relation) -> bool:
         for vib, pver in self._prov.get(rel.name, ()):
             if _provide_satisfies(pver, rel):
                 return True
         return False
 
-    def name_matches(self, rel, exclude=None):
+    def name_matches(self, rel: Relation, exclude: Optional[str]=None) -> List[Any]:
         """VIBs whose own name and version match ``rel`` (what a ``replaces`` constraint retires)."""
         return [v for v in self.by_name.get(rel.name, ())
                 if (exclude is None or v.id != exclude) and _satisfies(v.version, rel.relation, rel.version)]
 
-    def conflicts_with(self, rel, exclude=None):
+    def conflicts_with(self, rel: Relation, exclude: Optional[str]=None) -> List[Any]:
         """VIBs a ``conflicts`` constraint hits (names and provides)."""
         return self.providers(rel, exclude=exclude)
 
-    def esx_version(self):
+    def esx_version(self) -> Optional[str]:
         """The image's ESXi version (``6.7.0``): the ``esx-version`` provide of its esx-base, else esx-base's
         own version half; None when the set has no esx-base."""
         best = None
@@ -168,7 +172,7 @@ class VibIndex(object):
         return version_part(base.version) if base is not None else None
 
 
-def esx_version_of(vibs):
+def esx_version_of(vibs: List[Vib]) -> Optional[str]:
     """The ESXi version (``8.0.3``) that a VIB set's esx-base gives it, or None."""
     idx = vibs if isinstance(vibs, VibIndex) else VibIndex(vibs)
     return idx.esx_version()

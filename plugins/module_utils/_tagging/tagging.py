@@ -18,6 +18,10 @@ from __future__ import annotations
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, InputError, NotFoundError, VSphereError)
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
 
 DEFAULT_CATEGORY = "fleetpatch-compliance"
 CATEGORY_DESCRIPTION = "ESXi patch compliance (fleetpatch.esxi): one tag per host"
@@ -25,7 +29,7 @@ TAG_DESCRIPTION = "ESXi patch compliance status set by fleetpatch.esxi"
 HOST_TYPE = "HostSystem"
 
 
-def check_options(params):
+def check_options(params: Dict[str, Any]) -> Dict[str, Any]:
     """The request from the module options; InputError for what cannot work."""
     state = params.get("state") or "present"
     category = (params.get("category") or "").strip()
@@ -39,19 +43,19 @@ def check_options(params):
             "cluster": params.get("cluster_name"), "datacenter": params.get("datacenter")}
 
 
-def connect(params):
+def connect(params: Dict[str, Any]) -> Any:
     """The default SOAP client (host lookup)."""
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
     return VSphereClient.from_params(params)
 
 
-def connect_vapi(params):
+def connect_vapi(params: Dict[str, Any]) -> Any:
     """The default vAPI client (tags)."""
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vapi import VapiClient
     return VapiClient.from_params(params)
 
 
-def not_vcenter_error(client):
+def not_vcenter_error(client: Any) -> InputError:
     """The error for a connection to an ESXi host: tags exist only in vCenter."""
     managed_by = None
     try:
@@ -67,7 +71,8 @@ def not_vcenter_error(client):
                       vcenter_required=True, managed_by=managed_by)
 
 
-def manage(params, check_mode=False, partial=None, diff=False, client_factory=None, vapi_factory=None):
+def manage(params: Dict[str, Any], check_mode: bool=False, partial: None=None, diff: bool=False,
+           client_factory: None=None, vapi_factory: None=None) -> Dict[str, Any]:
     """Bring the tags of the category on the selected hosts to the requested state; returns the module result.
 
     ``partial`` (a dict) is kept up to date with ``changed``, ``hosts``, ``category`` and ``tag`` so that a failure
@@ -92,29 +97,30 @@ def manage(params, check_mode=False, partial=None, diff=False, client_factory=No
 class _Job(object):
     """One run over the selected hosts. See ``manage``."""
 
-    def __init__(self, vapi, req, hosts, check_mode, partial, diff):
+    def __init__(self, vapi: Any, req: Dict[str, Any], hosts: List[Host], check_mode: bool, partial: Dict[Any, Any],
+                 diff: bool) -> None:
         self.vapi = vapi
         self.req = req
         self.hosts = hosts
         self.check_mode = check_mode
         self.partial = partial
         self.diff = diff
-        self.records = []
+        self.records: List[Any] = []
         self.category = None      # public record
         self.tag = None
         self.created = False
 
-    def _publish(self):
+    def _publish(self) -> None:
         self.partial["hosts"] = list(self.records)
         self.partial["category"] = self.category
         self.partial["tag"] = self.tag
         self.partial["changed"] = self._changed()
 
-    def _changed(self):
+    def _changed(self) -> bool:
         return self.created or any(r.get("changed") for r in self.records)
 
     # ---- category and tag ------------------------------------------------------------------------
-    def _ensure_category(self):
+    def _ensure_category(self) -> Optional[Dict[str, Any]]:
         name = self.req["category"]
         cat = self.vapi.find_category(name)
         if cat is not None:
@@ -139,7 +145,7 @@ class _Job(object):
         cat["created"] = True
         return cat
 
-    def _ensure_tag(self, cat, tags):
+    def _ensure_tag(self, cat: Dict[str, Any], tags: List[Any]) -> Optional[Dict[str, Any]]:
         name = self.req["tag"]
         if not name:
             return None
@@ -160,7 +166,7 @@ class _Job(object):
         return tag
 
     # ---- the run -------------------------------------------------------------------------------------
-    def run(self):
+    def run(self) -> Dict[str, Any]:
         req = self.req
         cat = self._ensure_category()
         self.category = cat
@@ -199,7 +205,8 @@ class _Job(object):
                       partial=dict(result, changed=self._changed()))
         return result
 
-    def _host(self, host, rec, cat, tag, names):
+    def _host(self, host: Host, rec: Dict[str, Any], cat: Dict[str, Any], tag: Optional[Dict[str, Any]],
+              names: Dict[str, str]) -> None:
         req = self.req
         attached = set(self.vapi.attached_tag_ids(host.moid)) if cat and cat["id"] else set()
         mine = sorted(i for i in attached if i in names)        # this category's tags on the host

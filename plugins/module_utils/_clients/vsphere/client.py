@@ -26,22 +26,22 @@ import contextlib
 import http.client
 import re
 import time
-from typing import Any, Dict, List, Optional
+from typing import Literal, TYPE_CHECKING, Callable, Iterator, Tuple, Union, Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, HostNotConnectedError, InputError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, redact, require_pyvmomi, translate,
-    vim, vmodl,
-    wait_for_task)
+    vim, vmodl, wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     DEFAULT_LONG_TIMEOUT, DEFAULT_TIMEOUT, _parse_service_versions, build_ssl_context)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
 
 if HAS_PYVMOMI:
     from pyVmomi import SoapStubAdapter, VmomiSupport
 else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
+    SoapStubAdapter = VmomiSupport = None  # type: ignore[misc,assignment]
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (  # noqa: F401 (re-exports)
     VSAN_MODES, datastore_uuid, map_relation, package_record_dict, package_record_to_vib, parse_xml_result,
@@ -53,6 +53,9 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.i
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host_ops import HostOpsMixin
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.events import EventsMixin
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore_lookup import DatastoresMixin
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 # ==== the client =================================================================================
@@ -68,7 +71,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
     """
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls, params: Dict[str, Any]) -> Any:
         """A client from a module's connection options (``hostname``, ``username``, ``password``, ``port``,
         ``validate_certs``, ``ca_path``, ``proxy_host``, ``proxy_port``: see ``_argspec.connection_argument_spec``)."""
         return cls(params.get("hostname"), params.get("username"), params.get("password"),
@@ -76,9 +79,11 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                    ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
                    proxy_port=params.get("proxy_port"))
 
-    def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, long_timeout=DEFAULT_LONG_TIMEOUT, connect=True, proxy_host=None,
-                 proxy_port=None):
+    def __init__(self, hostname: str, username: str, password: str, port: int=443, validate_certs: bool=True,
+                 ca_path: Optional[str]=None,
+                 timeout: int=DEFAULT_TIMEOUT, long_timeout: int=DEFAULT_LONG_TIMEOUT, connect: bool=True,
+                 proxy_host: None=None,
+                 proxy_port: None=None) -> None:
         require_pyvmomi()
         if not hostname:
             raise InputError("hostname is required to connect to vCenter/ESXi")
@@ -100,7 +105,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         self._about = None
         self._inventory = None
         self._atexit = False
-        self._esxcli = None
+        self._esxcli: Any = None
         self.reconnects = 0
         self.generation = 0      # increments at every login; caches keyed on it die with the session
         if connect:
@@ -108,11 +113,11 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
 
     # ---- identity ------------------------------------------------------------------------------
     @property
-    def endpoint(self):
+    def endpoint(self) -> str:
         return endpoint_label(self.hostname, self.port)
 
     @property
-    def proxies(self):
+    def proxies(self) -> None:
         """``requests`` proxies for HTTP calls to this endpoint (datastore ``/folder``), or None."""
         if not self.proxy_host:
             return None
@@ -120,36 +125,36 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         return {"http": url, "https": url}
 
     @property
-    def secrets(self):
+    def secrets(self) -> List[str]:
         return [self._password] if self._password else []
 
     @property
-    def connected(self):
+    def connected(self) -> bool:
         return self._si is not None
 
     @property
-    def is_vcenter(self):
+    def is_vcenter(self) -> bool:
         return bool(self._about and self._about.get("api_type") == "VirtualCenter")
 
     @property
-    def about(self):
+    def about(self) -> Dict[str, Any]:
         """{name, full_name, version, build, api_type, api_version, product_line, instance_uuid, vendor}."""
         return dict(self._about or {})
 
     @property
-    def session_cookie(self):
+    def session_cookie(self) -> str:
         """``vmware_soap_session=...`` for HTTP calls on the same session (datastore ``/folder``)."""
         self._ensure()
         raw = self._stub.cookie or ""
         m = re.search(r'vmware_soap_session=("[^"]*"|[^;\s]*)', raw)   # sent back exactly as issued
         return m.group(0) if m else raw.split(";", 1)[0]
 
-    def _err(self, exc, action, host=None, in_task=False):
+    def _err(self, exc: Any, action: str, host: Optional[str]=None, in_task: bool=False) -> ConnectionFailedError:
         return translate(exc, host=host or self.endpoint, action=action, secrets=self.secrets,
                          endpoint=self.endpoint, in_task=in_task)
 
     # ---- connection ----------------------------------------------------------------------------
-    def _probe_version(self, timeout):
+    def _probe_version(self, timeout: float) -> str:
         """GET /sdk/vimServiceVersions.xml with a hard timeout; return the best pyVmomi version both support."""
         if self.proxy_host:
             conn = http.client.HTTPSConnection(self.proxy_host, self.proxy_port, context=self._ssl_context,
@@ -177,16 +182,16 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         raise ConnectionFailedError("connect failed: no API version in common with the server (server offers %s)"
                                     % (", ".join(sorted(ids)) or "none"), host=self.endpoint)
 
-    def connect(self):
+    def connect(self) -> Any:
         """Open the session (probe, TLS, login). Idempotent."""
         if self._si is not None:
             return self
         self._open(self.timeout)
         return self
 
-    def _open(self, timeout):
+    def _open(self, timeout: float) -> None:
         version = self._probe_version(timeout)
-        proxy = {"httpProxyHost": self.proxy_host, "httpProxyPort": self.proxy_port} if self.proxy_host else {}
+        proxy: Dict[Any, Any] = {"httpProxyHost": self.proxy_host, "httpProxyPort": self.proxy_port} if self.proxy_host else {}
         stub = SoapStubAdapter(host=self.hostname, port=self.port, version=version, sslContext=self._ssl_context,
                                httpConnectionTimeout=timeout, **proxy)
         si = vim.ServiceInstance("ServiceInstance", stub)
@@ -215,7 +220,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         }
         self._inventory = None
 
-    def _drop(self):
+    def _drop(self) -> None:
         """Forget the session without logging out (it is gone already)."""
         if self._stub is not None:
             try:
@@ -225,14 +230,14 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         self._si = self._stub = self._content = None
         self._inventory = None
 
-    def reconnect(self, timeout=None):
+    def reconnect(self, timeout: None=None) -> Any:
         """Drop the current session and log in again (after a host restart). Host handles stay valid."""
         self._drop()
         self._open(timeout or self.timeout)
         self.reconnects += 1
         return self
 
-    def session_alive(self):
+    def session_alive(self) -> bool:
         """True when the current session still answers (``SessionManager.currentSession``)."""
         if self._si is None:
             return False
@@ -241,7 +246,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         except Exception:
             return False
 
-    def ensure_session(self, timeout=None):
+    def ensure_session(self, timeout: Optional[Union[float, int]]=None) -> bool:
         """Make sure the session works; when it was lost (host restarted, connection dropped) log in again with
         backoff for up to ``timeout`` seconds. Returns True if it had to log in again. Host handles stay valid."""
         if self.session_alive():
@@ -297,7 +302,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                                                         "%s" % (timeout, last[0]), host=host.label,
                                                         last_state=last[0]))
 
-    def close(self):
+    def close(self) -> None:
         """Log out and release the connections. Safe to call twice; never raises."""
         if self._si is not None:
             try:
@@ -313,19 +318,19 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                 pass
             self._atexit = False
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self.connect()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> Literal[False]:
         self.close()
         return False
 
-    def _ensure(self):
+    def _ensure(self) -> None:
         if self._si is None:
             raise ConnectionFailedError("not connected (the session was closed or lost)", host=self.endpoint)
 
     @contextlib.contextmanager
-    def request_timeout(self, seconds):
+    def request_timeout(self, seconds: Optional[Union[float, int]]) -> Iterator[None]:
         """Temporarily use another socket timeout for the requests made in the block."""
         if seconds is None or self._stub is None:
             yield
@@ -345,13 +350,13 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
 
 
     # ---- generic call helpers --------------------------------------------------------------------
-    def _call(self, host, action, fn, *args, **kwargs):
+    def _call(self, host: Host, action: str, fn: Callable, *args, **kwargs) -> Optional[Union[datetime, str]]:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
             raise self._err(exc, action, host=host.label)
 
-    def _run_task(self, host, action, start, timeout, secrets=()):
+    def _run_task(self, host: Host, action: str, start: Callable, timeout: int, secrets: Tuple[()]=()) -> None:
         try:
             task = start()
         except Exception as exc:

@@ -10,7 +10,7 @@ import os
 import re
 import ssl
 import xml.etree.ElementTree as ET
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Set, Tuple, Union, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError, VSphereError)
@@ -22,10 +22,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.t
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     wait_for_task)
 
-if HAS_PYVMOMI:
-    from pyVmomi import SoapStubAdapter, VmomiSupport
-else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
+
 
 
 
@@ -40,7 +37,7 @@ EVENTS_PAGE = 100             # ReadNextEvents page size
 
 
 
-def iso(value):
+def iso(value: Optional[datetime.datetime]) -> Optional[str]:
     """datetime -> ISO 8601 string (UTC offset kept); anything else unchanged; None stays None."""
     if isinstance(value, datetime.datetime):
         return value.isoformat()
@@ -53,7 +50,7 @@ def map_relation(constraint: Optional[str]) -> Optional[str]:
     return normalize_relation(constraint)
 
 
-def normalize_api_acceptance(level):
+def normalize_api_acceptance(level: Optional[str]) -> Optional[str]:
     """``vmware_certified`` -> ``certified`` (also esxcli spellings); unknown values are returned unchanged."""
     if level is None:
         return None
@@ -63,7 +60,7 @@ def normalize_api_acceptance(level):
         return str(level)
 
 
-def api_acceptance_name(level):
+def api_acceptance_name(level: str) -> str:
     """Our name or any alias -> the ImageConfigManager spelling (``vmware_certified`` ...). InputError if unknown."""
     try:
         return ACCEPTANCE_API_NAMES[normalize_acceptance(level)]
@@ -71,7 +68,7 @@ def api_acceptance_name(level):
         raise InputError(str(exc))
 
 
-def _relations(items):
+def _relations(items: Optional[Union[List[Dict[str, str]], List[Dict[str, Any]]]]) -> Any:
     out = []
     for r in items or ():
         name = r.get("name") if isinstance(r, dict) else r
@@ -83,13 +80,13 @@ def _relations(items):
     return tuple(out)
 
 
-def _provide(text):
+def _provide(text: str) -> Provide:
     text = (text or "").strip()
     m = re.match(r"^(\S+)\s*=\s*(\S+)$", text)
     return Provide(m.group(1), m.group(2)) if m else Provide(text)
 
 
-def package_record_to_vib(rec):
+def package_record_to_vib(rec: Dict[str, Any]) -> Vib:
     """A ``SoftwarePackage`` as a plain dict (API field names, see ``package_record``) -> ``_models.Vib``.
 
     ``id`` is ``vendor_type_name_version`` (API type ``tools`` is the VIB type ``locker``); the acceptance level
@@ -97,7 +94,7 @@ def package_record_to_vib(rec):
     from the API enum to ``=``/``<<``/``<=``/``>=``/``>>``; ``release_date`` is the package creation date."""
     cap = rec.get("capability") or {}
     # the API's VibType enum says "tools" where the VIB itself (and its id) says "locker"
-    vib_type = API_VIB_TYPES.get(rec.get("type"), rec.get("type")) or "bootbank"
+    vib_type = API_VIB_TYPES.get(rec.get("type") or "", rec.get("type")) or "bootbank"
     name, version, vendor = rec.get("name") or "", rec.get("version") or "", rec.get("vendor") or ""
     return Vib(
         id=Vib.make_id(vendor, vib_type, name, version), name=name, version=version, vendor=vendor, type=vib_type,
@@ -118,7 +115,7 @@ def package_record_to_vib(rec):
     )
 
 
-def package_record_dict(rec):
+def package_record_dict(rec: Dict[str, Any]) -> Dict[str, Any]:
     """``Vib.to_dict()`` of the package plus ``creation_date`` and ``reference_urls``."""
     d = package_record_to_vib(rec).to_dict()
     d["creation_date"] = iso(rec.get("creationDate"))
@@ -127,7 +124,7 @@ def package_record_dict(rec):
     return d
 
 
-def patch_status_dict(st):
+def patch_status_dict(st: Dict[str, Any]) -> Dict[str, Any]:
     """A ``HostPatchManager.Status`` (object or dict with API names) -> our snake_case dict."""
     g = (lambda k, d=None: st.get(k, d)) if isinstance(st, dict) else (lambda k, d=None: getattr(st, k, d))
     prereq = []
@@ -144,12 +141,12 @@ def patch_status_dict(st):
     }
 
 
-def _xlocal(tag):
+def _xlocal(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _xml_children_dict(el):
-    out = {}
+def _xml_children_dict(el: Any) -> Dict[str, Any]:
+    out: Dict[Any, Any] = {}
     for c in el:
         key = _xlocal(c.tag)
         val = _xml_children_dict(c) if len(c) else (c.text or "").strip()
@@ -162,7 +159,7 @@ def _xml_children_dict(el):
     return out
 
 
-def _first_text(el, names):
+def _first_text(el: Any, names: Any) -> Optional[str]:
     for name in names:
         if el.get(name):
             return el.get(name)
@@ -172,11 +169,11 @@ def _first_text(el, names):
     return None
 
 
-def _ids_under(el):
+def _ids_under(el: Any) -> List[str]:
     return [(c.text or "").strip() for c in el.iter() if c is not el and not len(c) and (c.text or "").strip()]
 
 
-def parse_xml_result(text):
+def parse_xml_result(text: Optional[str]) -> Dict[str, Any]:
     """Summarize a PatchManager ``xmlResult`` without trusting a schema (the real one is UNVERIFIED).
 
     Returns ``{root, errors: [{error_class, message, url, fields}], messages: [...], vibs: [{...}],
@@ -191,7 +188,7 @@ def parse_xml_result(text):
 
     Unknown elements are ignored; DTDs, entities and malformed XML give ``parse_error`` and empty lists, never
     an exception."""
-    out = {"root": None, "errors": [], "messages": [], "vibs": [], "added_vibs": [], "removed_vibs": [],
+    out: Dict[Any, Any] = {"root": None, "errors": [], "messages": [], "vibs": [], "added_vibs": [], "removed_vibs": [],
            "skipped_vibs": [], "reboot_required": None, "parse_error": None}
     if text is None or not str(text).strip():
         return out
@@ -209,7 +206,8 @@ def parse_xml_result(text):
         out["parse_error"] = "not well-formed XML (%s)" % exc
         return out
     out["root"] = _xlocal(root.tag)
-    in_error, in_vib = set(), set()
+    in_error: Set[Any] = set()
+    in_vib: Set[Any] = set()
     lists = {"addedvibs": "added_vibs", "vib-installed": "added_vibs", "vibs-installed": "added_vibs",
              "removedvibs": "removed_vibs", "vib-removed": "removed_vibs", "vibs-removed": "removed_vibs",
              "skippedvibs": "skipped_vibs", "vib-skipped": "skipped_vibs", "vibs-skipped": "skipped_vibs"}
@@ -243,13 +241,13 @@ def parse_xml_result(text):
     return out
 
 
-def datastore_uuid(url):
+def datastore_uuid(url: Optional[str]) -> Optional[str]:
     """``ds:///vmfs/volumes/<uuid>/`` -> ``<uuid>``; None when the URL has another form."""
     m = re.match(r"^ds:///vmfs/volumes/([^/]+)/?", url or "")
     return m.group(1) if m else None
 
 
-def build_ssl_context(validate_certs=True, ca_path=None):
+def build_ssl_context(validate_certs: bool=True, ca_path: Optional[str]=None) -> Any:
     """TLS context: verifying (system CAs, or only ``ca_path`` / ``$REQUESTS_CA_BUNDLE`` when set; OpenSSL also
     honours ``$SSL_CERT_FILE``) or, with ``validate_certs=False``, not verifying at all."""
     if not validate_certs:
@@ -266,7 +264,7 @@ def build_ssl_context(validate_certs=True, ca_path=None):
         raise InputError("cannot load the CA bundle %s: %s" % (ca, exc))
 
 
-def _parse_service_versions(data):
+def _parse_service_versions(data: bytes) -> Set[str]:
     """vimServiceVersions.xml -> set of supported version ids (``8.0.3.0``, prior versions too)."""
     try:
         root = parse_untrusted(data, "vimServiceVersions.xml", VSphereError, 1024 * 1024)
@@ -285,7 +283,7 @@ def _parse_service_versions(data):
 
 
 
-def _as_utc(value):
+def _as_utc(value: Optional[Union[datetime.datetime, str]]) -> Optional[datetime.datetime]:
     """datetime (naive = UTC) or ISO 8601 string -> aware UTC datetime; None (also for bad input) otherwise."""
     if isinstance(value, str):
         value = _parse_iso(value)
@@ -296,7 +294,7 @@ def _as_utc(value):
     return value.astimezone(datetime.timezone.utc)
 
 
-def _parse_iso(text):
+def _parse_iso(text: str) -> Optional[datetime.datetime]:
     if not text:
         return None
     try:

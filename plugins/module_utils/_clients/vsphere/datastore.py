@@ -26,6 +26,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     AuthenticationError, ConnectionFailedError, FleetpatchError, InputError, NotFoundError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
     CERT_HINT, redact, translate, vim, wait_for_task)
+from typing import TYPE_CHECKING, Any, Dict, IO, List, Optional, Tuple, Union
 
 try:
     import requests
@@ -33,20 +34,20 @@ try:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - depends on the controller
-    requests = _rexc = None
+    requests = _rexc = None  # type: ignore[assignment]
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 _CHUNK = 1024 * 1024
 
 
-def require_requests():
+def require_requests() -> None:
     if not HAS_REQUESTS:
         raise VSphereError("the Python library requests is required for datastore file transfers "
                            "(pip install requests)", import_error=REQUESTS_IMPORT_ERROR)
 
 
-def clean_path(path):
+def clean_path(path: str) -> str:
     """Normalize a datastore-relative path (``a/b/c.zip``); refuse ``..``, empty and absolute host paths."""
     if path is None:
         raise InputError("a datastore path is required")
@@ -61,20 +62,20 @@ def clean_path(path):
     return "/".join(parts)
 
 
-def ds_path(datastore, path):
+def ds_path(datastore: str, path: str) -> str:
     """``[datastore] path`` (the form FileManager and the datastore browser use)."""
     p = clean_path(path)
     return "[%s] %s" % (datastore, p) if p else "[%s]" % datastore
 
 
-def folder_url(endpoint, datastore, path, dc_path):
+def folder_url(endpoint: str, datastore: str, path: str, dc_path: str) -> str:
     """``https://<endpoint>/folder/<path>?dcPath=<dc>&dsName=<ds>`` with every part quoted."""
     p = clean_path(path)
     return "https://%s/folder/%s?dcPath=%s&dsName=%s" % (
         endpoint, quote(p, safe="/"), quote(dc_path or "ha-datacenter", safe=""), quote(datastore, safe=""))
 
 
-def gueststore_url(datastore_url, folder):
+def gueststore_url(datastore_url: str, folder: str) -> str:
     """GuestStore repository URL: the datastore's ``summary.url`` (``ds:///vmfs/volumes/<uuid>/``) + folder."""
     if not datastore_url:
         raise InputError("the datastore has no URL")
@@ -85,45 +86,47 @@ def gueststore_url(datastore_url, folder):
 class DatastoreFiles(object):
     """File operations on the datastores of a ``VSphereClient``'s session."""
 
-    def __init__(self, client, timeout=None, chunk_size=_CHUNK):
+    def __init__(self, client: Any, timeout: None=None, chunk_size: int=_CHUNK) -> None:
         require_requests()
         self.client = client
         self.timeout = timeout or client.timeout
         self.chunk_size = chunk_size
         self._session = None
-        self._ds_cache = {}
+        self._ds_cache: Dict[Any, Dict[str, Any]] = {}
 
     # ---- plumbing --------------------------------------------------------------------------------
-    def _verify(self):
+    def _verify(self) -> Union[bool, str]:
         return tls_verify(self.client.validate_certs, self.client.ca_path)
 
-    def _http(self):
+    def _http(self) -> Any:
         if self._session is None:
             self._session = session_factory(self.client.validate_certs, self.client.ca_path, trust_env=False,
                                             proxies=getattr(self.client, "proxies", None),
                                             user_agent="fleetpatch.esxi datastore client")
-        self._session.headers["Cookie"] = self.client.session_cookie
-        return self._session
+        session = self._session
+        session.headers["Cookie"] = self.client.session_cookie
+        return session
 
-    def close(self):
+    def close(self) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
 
-    def datastore(self, name, host=None):
+    def datastore(self, name: str, host: None=None) -> Dict[str, Any]:
         """The datastore record (see ``VSphereClient.find_datastore``), cached per name."""
         key = (name, getattr(host, "moid", host))
         if key not in self._ds_cache:
             self._ds_cache[key] = self.client.find_datastore(name, host=host)
         return self._ds_cache[key]
 
-    def _url(self, ds, path):
+    def _url(self, ds: Dict[str, Any], path: str) -> str:
         return folder_url(self.client.endpoint, ds["name"], path, ds["datacenter_path"])
 
-    def _label(self, ds, path):
+    def _label(self, ds: Dict[str, Any], path: str) -> str:
         return ds_path(ds["name"], path)
 
-    def _request(self, method, ds, path, ok=(200,), **kwargs):
+    def _request(self, method: str, ds: Dict[str, Any], path: str, ok: Union[Tuple[int], Tuple[int, int, int]]=(200,),
+                 **kwargs) -> Any:
         url = self._url(ds, path)
         where = self._label(ds, path)
         verify = self._verify()
@@ -155,7 +158,7 @@ class DatastoreFiles(object):
                            http_status=status)
 
     # ---- HTTP operations ---------------------------------------------------------------------------
-    def upload(self, datastore, path, src, host=None, make_parents=True):
+    def upload(self, datastore: str, path: str, src: Any, host: None=None, make_parents: bool=True) -> Dict[str, Any]:
         """Upload ``src`` (local file path or binary file object with a known size) to ``[datastore] path``,
         streamed. Returns {path, size, sha256, url(without cookie)}."""
         ds = self.datastore(datastore, host)
@@ -185,13 +188,13 @@ class DatastoreFiles(object):
                 def __init__(self, f):
                     self.f = f
 
-                def read(self, n=-1):
+                def read(self, n: int=-1) -> bytes:
                     data = self.f.read(n)
                     if data:
                         digest.update(data)
                     return data
 
-                def __len__(self):
+                def __len__(self) -> int:
                     return size
 
             self._request("PUT", ds, rel, ok=(200, 201, 204), data=_Reader(fobj),
@@ -202,7 +205,7 @@ class DatastoreFiles(object):
         return {"path": ds_path(ds["name"], rel), "size": size, "sha256": digest.hexdigest(),
                 "url": self._url(ds, rel)}
 
-    def download(self, datastore, path, dest, host=None):
+    def download(self, datastore: str, path: str, dest: str, host: None=None) -> Dict[str, Any]:
         """Download ``[datastore] path`` to the local file ``dest`` (atomically). Returns {path, size, sha256}."""
         ds = self.datastore(datastore, host)
         rel = clean_path(path)
@@ -232,7 +235,7 @@ class DatastoreFiles(object):
             resp.close()
         return {"path": ds_path(ds["name"], rel), "size": size, "sha256": digest.hexdigest()}
 
-    def read(self, datastore, path, host=None, max_bytes=64 * 1024 * 1024):
+    def read(self, datastore: str, path: str, host: None=None, max_bytes: int=64 * 1024 * 1024) -> bytes:
         """Small files: the content of ``[datastore] path`` as bytes."""
         ds = self.datastore(datastore, host)
         resp = self._request("GET", ds, path, stream=True)
@@ -247,7 +250,7 @@ class DatastoreFiles(object):
         finally:
             resp.close()
 
-    def stat(self, datastore, path, host=None):
+    def stat(self, datastore: str, path: str, host: None=None) -> Optional[Dict[str, Any]]:
         """{path, size, modified} of a file, or None when it does not exist (HTTP HEAD)."""
         ds = self.datastore(datastore, host)
         try:
@@ -259,14 +262,14 @@ class DatastoreFiles(object):
         return {"path": ds_path(ds["name"], path), "size": int(size) if size and size.isdigit() else None,
                 "modified": resp.headers.get("Last-Modified")}
 
-    def exists(self, datastore, path, host=None):
+    def exists(self, datastore: str, path: str, host: None=None) -> bool:
         return self.stat(datastore, path, host=host) is not None
 
     # ---- SOAP operations (FileManager, datastore browser) ------------------------------------------
-    def _datacenter_mo(self, ds):
+    def _datacenter_mo(self, ds: Dict[str, Any]) -> Any:
         return self.client._mo(vim.Datacenter, ds["datacenter_moid"]) if ds.get("datacenter_moid") else None
 
-    def mkdir(self, datastore, path, host=None):
+    def mkdir(self, datastore: str, path: str, host: None=None) -> bool:
         """Create ``[datastore] path`` with its parents; True if created, False if it existed."""
         ds = self.datastore(datastore, host)
         fm = self.client._content.fileManager
@@ -280,7 +283,7 @@ class DatastoreFiles(object):
             raise translate(exc, host=self.client.endpoint, action="create folder %s" % ds_path(ds["name"], path),
                             secrets=self.client.secrets)
 
-    def delete(self, datastore, path, host=None, timeout=300):
+    def delete(self, datastore: str, path: str, host: None=None, timeout: int=300) -> bool:
         """Delete a file or folder; True if deleted, False if it did not exist."""
         ds = self.datastore(datastore, host)
         fm = self.client._content.fileManager
@@ -300,7 +303,7 @@ class DatastoreFiles(object):
             raise
         return True
 
-    def listdir(self, datastore, folder="", host=None, timeout=300):
+    def listdir(self, datastore: str, folder: str="", host: None=None, timeout: int=300) -> List[Dict[str, Any]]:
         """Entries of ``[datastore] folder``: [{name, path, size, modified, folder}] sorted by name.
         NotFoundError when the folder does not exist."""
         ds = self.datastore(datastore, host)

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, NotFoundError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     vsphere_call, wait_for_task)
@@ -18,14 +19,10 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.c
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
 
-if HAS_PYVMOMI:
-    from pyVmomi import SoapStubAdapter, VmomiSupport
-else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
 
 
 
-class DatastoresMixin(object):
+class DatastoresMixin(ClientBase):
     """VSphereClient: datastore lookup."""
 
     @vsphere_call("list datastores")
@@ -47,14 +44,14 @@ class DatastoresMixin(object):
     """VSphereClient: datastore lookup."""
 
     # ---- datastores ----------------------------------------------------------------------------------
-    def find_datastore(self, name, host=None):
+    def find_datastore(self, name: str, host: Optional[Host]=None) -> Dict[str, Any]:
         """Datastore ``name`` (of ``host`` when given): {name, moid, url, uuid, type, capacity, free_space,
         accessible, datacenter, datacenter_moid, datacenter_path}. NotFoundError lists the known datastores."""
         self._ensure()
         if host is not None:
             host = self.host(host)
         rows = self._datastore_rows(host)
-        names = sorted(p.get("name") for _o, p in rows if p.get("name"))
+        names = sorted(str(p["name"]) for _o, p in rows if p.get("name"))
         for obj, props in rows:
             if props.get("name") != name:
                 continue

@@ -23,10 +23,11 @@ no pyVmomi and are unit-tested with real esxcli documents.
 from __future__ import annotations
 
 import re
-from typing import Any, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Any, Union
 from xml.sax.saxutils import escape as _xml_escape
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import EsxcliError, InputError, VSphereError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
+    EsxcliError, InputError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import parse_untrusted
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import normalize_relation
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
@@ -34,11 +35,14 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models impo
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
     HAS_PYVMOMI, require_pyvmomi, translate)
 
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
+
 if HAS_PYVMOMI:
     from pyVmomi import VmomiSupport
     from pyVmomi.VmomiSupport import F_OPTIONAL
 else:  # pragma: no cover
-    VmomiSupport = None
+    VmomiSupport = None  # type: ignore[assignment]
     F_OPTIONAL = 1
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -53,13 +57,13 @@ LONG_COMMANDS = ("software vib install", "software vib update", "software vib re
 
 # ---- safe XML -----------------------------------------------------------------------------------
 
-def safe_fromstring(text: Union[str, bytes, None], what: str = "esxcli response") -> Any:
+def safe_fromstring(text: Optional[Union[str, bytes]], what: str = "esxcli response") -> Any:
     """Parse a remote esxcli document with the collection's one safe XML parser (``_common.safexml``): DTDs,
     entities and oversize input refused, malformed XML a ``VSphereError`` naming ``what``."""
     return parse_untrusted(text, what, VSphereError, MAX_DOCUMENT_BYTES)
 
 
-def _local(tag):
+def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
@@ -70,7 +74,7 @@ _INT_TYPES = ("long", "int", "integer", "short", "byte", "unsignedLong", "unsign
 _FLOAT_TYPES = ("double", "float", "decimal")
 
 
-def _scalar(text, xsd_type):
+def _scalar(text: Optional[str], xsd_type: str) -> Any:
     text = text if text is not None else ""
     if xsd_type == "boolean":
         low = text.strip().lower()
@@ -92,7 +96,7 @@ def _scalar(text, xsd_type):
     return text
 
 
-def _value(el, root=False):
+def _value(el: Any, root: bool=False) -> Any:
     xtype = el.get(XSI_TYPE, "")
     local_type = xtype.split(":", 1)[-1]
     children = list(el)
@@ -105,8 +109,8 @@ def _value(el, root=False):
     return el.text if el.text is not None else ""
 
 
-def _struct(el):
-    out = {}
+def _struct(el: Any) -> Dict[str, Any]:
+    out: Dict[Any, Any] = {}
     repeated = set()
     for child in el:
         key = _local(child.tag)
@@ -121,7 +125,7 @@ def _struct(el):
     return out
 
 
-def parse_document(text):
+def parse_document(text: Optional[str]) -> Any:
     """Parse an esxcli response document into plain Python data.
 
     ``xsi:type="xsd:*"`` -> str/int/float/bool; ``ArrayOf*`` -> list; any other type (a data object) -> dict
@@ -134,7 +138,7 @@ def parse_document(text):
     return _value(safe_fromstring(text), root=True)
 
 
-def as_list(value):
+def as_list(value: Any) -> List[Any]:
     """``None`` -> [], a list stays, anything else -> [value] (esxcli repeats elements for list fields)."""
     if value is None or value == "":
         return []
@@ -146,7 +150,7 @@ def as_list(value):
 _ERR_CLASS = re.compile(r"\[([A-Za-z][A-Za-z0-9_]*)\]")
 
 
-def parse_cli_fault(fault_msg, fault_detail):
+def parse_cli_fault(fault_msg: Optional[str], fault_detail: Optional[str]) -> Tuple[str, Optional[str]]:
     """(message, error_class) of an ExecuteSoap fault.
 
     The message is the CLI's own text: the ``errMsg`` elements of the fault detail joined by spaces
@@ -172,7 +176,7 @@ def parse_cli_fault(fault_msg, fault_detail):
 
 # ---- request building ---------------------------------------------------------------------------
 
-def command_parts(command):
+def command_parts(command: Union[List[str], str]) -> Tuple[str, str]:
     """``"software vib list"`` -> (moid, method): ``ha-cli-handler-software-vib``, ``vim.EsxCLI.software.vib.list``."""
     words = command.split() if isinstance(command, str) else list(command)
     if len(words) < 2 or not all(re.match(r"^[A-Za-z][A-Za-z0-9]*$", w) for w in words):
@@ -180,18 +184,18 @@ def command_parts(command):
     return "ha-cli-handler-" + "-".join(words[:-1]), "vim.EsxCLI." + ".".join(words)
 
 
-def param_name(name):
+def param_name(name: str) -> str:
     """Python keyword -> esxcli parameter name: ``rebooting_image`` / ``rebooting-image`` -> ``rebootingimage``."""
     return name.replace("_", "").replace("-", "")
 
 
-def _text(value):
+def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
-def build_arguments(args):
+def build_arguments(args: Dict[str, Any]) -> List[Any]:
     """[(name, val)] for ExecuteSoap: one argument per parameter, ``val`` = ``<name>v</name>`` per value.
 
     Values are XML-escaped; booleans become ``true``/``false``; lists/tuples repeat the element; ``None``
@@ -214,7 +218,7 @@ def build_arguments(args):
 _REL = re.compile(r"^\s*(\S+?)\s*(<<|<=|>=|>>|=|<|>)\s*(\S+)\s*$")
 
 
-def parse_relation(text):
+def parse_relation(text: str) -> Relation:
     """``"esx-version >= 5.0.0"`` -> Relation(esx-version, >=, 5.0.0); ``"vmkapi_2_11_0_0"`` -> Relation(name)."""
     text = (text or "").strip()
     m = _REL.match(text)
@@ -223,7 +227,7 @@ def parse_relation(text):
     return Relation(text)
 
 
-def parse_provide(text):
+def parse_provide(text: str) -> Provide:
     text = (text or "").strip()
     m = _REL.match(text)
     if m and m.group(2) == "=":
@@ -231,7 +235,7 @@ def parse_provide(text):
     return Provide(text)
 
 
-def parse_bool(value, default=False):
+def parse_bool(value: Optional[str], default: bool=False) -> bool:
     if isinstance(value, bool):
         return value
     if value is None or value == "":
@@ -239,14 +243,14 @@ def parse_bool(value, default=False):
     return str(value).strip().lower() in ("true", "1", "yes")
 
 
-def _norm_acceptance(value):
+def _norm_acceptance(value: Optional[str]) -> Optional[str]:
     try:
         return normalize_acceptance(value) if value else None
     except ValueError:
         return str(value)
 
 
-def _vib_type_from_id(vib_id, vendor, name, version):
+def _vib_type_from_id(vib_id: Optional[str], vendor: str, name: str, version: str) -> Optional[str]:
     if vib_id and vendor and name and version:
         head, tail = vendor + "_", "_%s_%s" % (name, version)
         if vib_id.startswith(head) and vib_id.endswith(tail) and len(vib_id) > len(head) + len(tail):
@@ -254,7 +258,7 @@ def _vib_type_from_id(vib_id, vendor, name, version):
     return None
 
 
-def esxcli_vib_to_vib(rec):
+def esxcli_vib_to_vib(rec: Dict[str, Any]) -> Vib:
     """A ``software vib list|get`` record (field names as esxcli prints them) -> ``_models.Vib``."""
     name = rec.get("Name") or ""
     version = rec.get("Version") or ""
@@ -282,7 +286,7 @@ def esxcli_vib_to_vib(rec):
     )
 
 
-def esxcli_vib_dict(rec):
+def esxcli_vib_dict(rec: Dict[str, Any]) -> Dict[str, Any]:
     """A ``software vib list|get`` record -> ``Vib.to_dict()`` shape plus ``creation_date``/``status``/``platforms``."""
     d = esxcli_vib_to_vib(rec).to_dict()
     d["creation_date"] = rec.get("CreationDate") or None
@@ -291,7 +295,7 @@ def esxcli_vib_dict(rec):
     return d
 
 
-def acceptance_for_esxcli(level):
+def acceptance_for_esxcli(level: str) -> str:
     """Our normalized name (or any alias) -> what ``esxcli software acceptance set --level`` expects."""
     try:
         return ACCEPTANCE_ESXCLI_NAMES[normalize_acceptance(level)]
@@ -301,7 +305,7 @@ def acceptance_for_esxcli(level):
 
 # ---- pyVmomi plumbing ---------------------------------------------------------------------------
 
-def declare_reflect_types():
+def declare_reflect_types() -> Tuple[Any, Any]:
     """Declare the 4 ``vmodl.reflect`` types public pyVmomi lacks. Idempotent; returns (executer, argument)."""
     require_pyvmomi()
     try:
@@ -332,7 +336,7 @@ def declare_reflect_types():
             VmomiSupport.GetVmodlType("vmodl.reflect.ManagedMethodExecuter.SoapArgument"))
 
 
-def retrieve_method_executer(host_mo):
+def retrieve_method_executer(host_mo) -> Any:
     """``HostSystem.RetrieveManagedMethodExecuter`` through a hand-built method info (pyVmomi object)."""
     mme_type, _arg = declare_reflect_types()
     stub = host_mo._stub
@@ -350,11 +354,11 @@ class Esxcli(object):
     normalized dicts. ``host`` is a ``_vsphere.Host`` handle (or a host name the client can find).
     """
 
-    def __init__(self, client):
+    def __init__(self, client: Any) -> None:
         self.client = client
-        self._executers = {}
+        self._executers: Dict[Any, Any] = {}
 
-    def _executer(self, host):
+    def _executer(self, host: Host) -> Any:
         key = (self.client.generation, host.moid)
         mme = self._executers.get(key)
         if mme is None:
@@ -369,7 +373,7 @@ class Esxcli(object):
             self._executers[key] = mme
         return mme
 
-    def run(self, host, command, timeout=None, **args):
+    def run(self, host: Host, command: str, timeout: None=None, **args) -> Any:
         """Run ``esxcli <command> --arg=value ...`` on ``host``; return the parsed document (see ``parse_document``).
 
         Raises ``EsxcliError`` for CLI faults (``error_class`` in details), ``VSphereError`` subclasses for
@@ -403,20 +407,22 @@ class Esxcli(object):
             raise EsxcliError("esxcli %s: %s" % (cmd_text, exc.msg), host=host.label, command=cmd_text)
 
     # ---- software vib ----------------------------------------------------------------------------
-    def vib_list(self, host, rebooting_image=False):
+    def vib_list(self, host: Host, rebooting_image: bool=False) -> List[Any]:
         """Installed VIBs (or those of the image after the pending reboot) as ``Vib.to_dict()``-shaped dicts."""
         data = self.run(host, "software vib list", rebootingimage=True if rebooting_image else None)
         return [esxcli_vib_dict(r) for r in as_list(data) if isinstance(r, dict)]
 
-    def vib_get(self, host, vibname=None, rebooting_image=False):
+    def vib_get(self, host: Host, vibname: Optional[str]=None, rebooting_image: bool=False) -> List[Dict[str, Any]]:
         """Full records of one VIB (``vibname``: name or id, list allowed) or of all VIBs."""
         data = self.run(host, "software vib get", vibname=vibname,
                         rebootingimage=True if rebooting_image else None)
         return [esxcli_vib_dict(r) for r in as_list(data) if isinstance(r, dict)]
 
-    def _install_like(self, host, command, depot=None, viburl=None, vibname=None, dryrun=False,
-                      maintenancemode=False, noliveinstall=False, nosigcheck=False, force=False, proxy=None,
-                      timeout=None):
+    def _install_like(self, host: Host, command: str, depot: Optional[List[str]]=None,
+                      viburl: Optional[List[str]]=None, vibname: None=None, dryrun: bool=False,
+                      maintenancemode: bool=False, noliveinstall: bool=False, nosigcheck: bool=False,
+                      force: bool=False, proxy: None=None,
+                      timeout: None=None) -> Dict[str, Any]:
         if not (depot or viburl):
             raise InputError("esxcli %s needs depot or viburl" % command)
         data = self.run(host, command, timeout=timeout, depot=depot, viburl=viburl, vibname=vibname,
@@ -426,20 +432,25 @@ class Esxcli(object):
                         force=True if force else None)
         return install_result(data)
 
-    def vib_install(self, host, depot=None, viburl=None, vibname=None, dryrun=False, maintenancemode=False,
-                    noliveinstall=False, nosigcheck=False, force=False, proxy=None, timeout=None):
+    def vib_install(self, host: Host, depot: Optional[List[str]]=None, viburl: Optional[List[str]]=None,
+                    vibname: None=None, dryrun: bool=False, maintenancemode: bool=False,
+                    noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: None=None,
+                    timeout: None=None) -> Dict[str, Any]:
         """``esxcli software vib install``; returns ``install_result()``."""
         return self._install_like(host, "software vib install", depot, viburl, vibname, dryrun, maintenancemode,
                                   noliveinstall, nosigcheck, force, proxy, timeout)
 
-    def vib_update(self, host, depot=None, viburl=None, vibname=None, dryrun=False, maintenancemode=False,
-                   noliveinstall=False, nosigcheck=False, force=False, proxy=None, timeout=None):
+    def vib_update(self, host: Host, depot: Optional[List[str]]=None, viburl: None=None, vibname: None=None,
+                   dryrun: bool=False, maintenancemode: bool=False,
+                   noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: None=None,
+                   timeout: None=None) -> Dict[str, Any]:
         """``esxcli software vib update``; returns ``install_result()``."""
         return self._install_like(host, "software vib update", depot, viburl, vibname, dryrun, maintenancemode,
                                   noliveinstall, nosigcheck, force, proxy, timeout)
 
-    def vib_remove(self, host, vibname, dryrun=False, maintenancemode=False, noliveinstall=False, force=False,
-                   timeout=None):
+    def vib_remove(self, host: Host, vibname: str, dryrun: bool=False, maintenancemode: bool=False,
+                   noliveinstall: bool=False, force: bool=False,
+                   timeout: None=None) -> Dict[str, Any]:
         """``esxcli software vib remove --vibname ...``; returns ``install_result()``."""
         if not vibname:
             raise InputError("esxcli software vib remove needs vibname")
@@ -448,12 +459,12 @@ class Esxcli(object):
                         noliveinstall=True if noliveinstall else None, force=True if force else None)
         return install_result(data)
 
-    def sources_vib_list(self, host, depot, proxy=None):
+    def sources_vib_list(self, host: Host, depot: List[str], proxy: None=None) -> List[Dict[str, Any]]:
         """VIBs of a depot as the HOST sees it (``esxcli software sources vib list --depot``)."""
         data = self.run(host, "software sources vib list", depot=depot, proxy=proxy)
         return [esxcli_vib_dict(r) for r in as_list(data) if isinstance(r, dict)]
 
-    def sources_profile_list(self, host, depot, proxy=None):
+    def sources_profile_list(self, host: Host, depot: List[str], proxy: None=None) -> List[Dict[str, Any]]:
         """Image profiles of a depot (``esxcli software sources profile list --depot``)."""
         data = self.run(host, "software sources profile list", depot=depot, proxy=proxy)
         return [{"name": r.get("Name"), "vendor": r.get("Vendor"),
@@ -462,7 +473,7 @@ class Esxcli(object):
                 for r in as_list(data) if isinstance(r, dict)]
 
     # ---- software profile / acceptance ----------------------------------------------------------
-    def profile_get(self, host, rebooting_image=False):
+    def profile_get(self, host: Host, rebooting_image: bool=False) -> Dict[str, Any]:
         """The host's image profile: {name, vendor, acceptance_level, vib_ids, ...raw fields}."""
         data = self.run(host, "software profile get", rebootingimage=True if rebooting_image else None)
         data = data if isinstance(data, dict) else {}
@@ -475,9 +486,11 @@ class Esxcli(object):
             "vib_ids": [x for x in as_list(data.get("VIBs")) if x],
         }
 
-    def profile_update(self, host, depot, profile, dryrun=False, maintenancemode=False, noliveinstall=False,
-                       nosigcheck=False, allowdowngrades=False, nohardwarewarning=False, force=False, proxy=None,
-                       timeout=None):
+    def profile_update(self, host: Host, depot: List[str], profile: str, dryrun: bool=False,
+                       maintenancemode: bool=False, noliveinstall: bool=False,
+                       nosigcheck: bool=False, allowdowngrades: bool=False, nohardwarewarning: bool=False,
+                       force: bool=False, proxy: None=None,
+                       timeout: None=None) -> Dict[str, Any]:
         """``esxcli software profile update --depot --profile``; returns ``install_result()``."""
         if not depot or not profile:
             raise InputError("esxcli software profile update needs depot and profile")
@@ -488,20 +501,20 @@ class Esxcli(object):
                         nohardwarewarning=True if nohardwarewarning else None, force=True if force else None)
         return install_result(data)
 
-    def acceptance_get(self, host):
+    def acceptance_get(self, host: Host) -> Optional[str]:
         """The host acceptance level, normalized (certified/accepted/partner/community)."""
         data = self.run(host, "software acceptance get")
         if isinstance(data, dict):
             data = data.get("Level") or data.get("AcceptanceLevel") or next(iter(data.values()), None)
         return _norm_acceptance(data)
 
-    def acceptance_set(self, host, level):
+    def acceptance_set(self, host: Host, level: str) -> Optional[str]:
         """Set the acceptance level (any alias accepted); returns the normalized level now in effect."""
         self.run(host, "software acceptance set", level=acceptance_for_esxcli(level))
         return self.acceptance_get(host)
 
     # ---- system ---------------------------------------------------------------------------------
-    def system_version_get(self, host):
+    def system_version_get(self, host: Host) -> Dict[str, Any]:
         """{product, version, build, update, patch, raw} from ``esxcli system version get``."""
         data = self.run(host, "system version get")
         data = data if isinstance(data, dict) else {}
@@ -512,7 +525,7 @@ class Esxcli(object):
                 "update": data.get("Update"), "patch": data.get("Patch"), "raw": data}
 
     # ---- GuestStore -----------------------------------------------------------------------------
-    def gueststore_get(self, host):
+    def gueststore_get(self, host: Host) -> str:
         """The GuestStore repository URL ('' when unset). The field name ``URL`` is UNVERIFIED: any single
         field of the returned structure is accepted."""
         data = self.run(host, "system settings gueststore repository get")
@@ -526,7 +539,7 @@ class Esxcli(object):
             return (data[0] if data and isinstance(data[0], str) else "") or ""
         return data or ""
 
-    def gueststore_set(self, host, url):
+    def gueststore_set(self, host: Host, url: Optional[str]) -> str:
         """Set the repository URL (``ds:///vmfs/volumes/<uuid>/<folder>``); ``""`` clears it (UNVERIFIED
         semantics). Returns the URL now configured."""
         if url is None:
@@ -534,11 +547,11 @@ class Esxcli(object):
         self.run(host, "system settings gueststore repository set", url=url)
         return self.gueststore_get(host)
 
-    def gueststore_clear(self, host):
+    def gueststore_clear(self, host: Host) -> str:
         return self.gueststore_set(host, "")
 
 
-def install_result(data):
+def install_result(data: Optional[Union[Dict[str, Any], Dict[str, str]]]) -> Dict[str, Any]:
     """Normalize an ``InstallationResult`` structure: {message, reboot_required, vibs_installed, vibs_removed,
     vibs_skipped, dryrun, changed}."""
     data = data if isinstance(data, dict) else {}

@@ -5,28 +5,31 @@
 
 from __future__ import annotations
 
+import datetime
+
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     EVENTS_MAX, EVENTS_MAX_DEFAULT, EVENTS_PAGE, _as_utc, iso)
+from typing import TYPE_CHECKING, Any, List, Optional, Union
 
-if HAS_PYVMOMI:
-    from pyVmomi import SoapStubAdapter, VmomiSupport
-else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
-
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
 
 
-class EventsMixin(object):
+
+
+class EventsMixin(ClientBase):
     """VSphereClient: user events and event history of a host."""
 
     # ---- events ------------------------------------------------------------------------------------
-    def log_user_event(self, host, message):
+    def log_user_event(self, host: Host, message: str) -> bool:
         """Record ``message`` as a user event on the host (EventManager.LogUserEvent). Returns True."""
         host = self.host(host)
         self._ensure()
@@ -34,7 +37,8 @@ class EventsMixin(object):
         self._call(host, "log an event", em.LogUserEvent, entity=host._mo, msg=redact(message, self.secrets))
         return True
 
-    def host_events(self, host, since=None, event_types=None, max_count=EVENTS_MAX_DEFAULT):
+    def host_events(self, host: Host, since: Optional[Union[datetime.datetime, str]]=None,
+                    event_types: Optional[List[str]]=None, max_count: Any=EVENTS_MAX_DEFAULT) -> List[Any]:
         """The newest ``max_count`` (1..1000) events of the host (filter: entity = the host, recursion self), oldest
         first: [{key, type, message, full_message, created_time (ISO), user}]. ``message`` is the text a user event
         was logged with (``GeneralEvent.message``), else the full formatted message. ``since``: datetime (naive =

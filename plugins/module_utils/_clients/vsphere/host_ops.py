@@ -5,13 +5,16 @@
 
 from __future__ import annotations
 
+import datetime
+
 import contextlib
 import time
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Iterator, Tuple, Union, Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, InputError, NotFoundError,
     RebootTimeoutError, VSphereError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, redact, require_pyvmomi, translate,
     vim, vmodl, wait_for_task)
@@ -21,24 +24,24 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.c
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
 
-if HAS_PYVMOMI:
-    from pyVmomi import SoapStubAdapter, VmomiSupport
-else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError
 
 
 
-class HostOpsMixin(object):
+
+class HostOpsMixin(ClientBase):
     """VSphereClient: maintenance mode, reboot and wait, firewall rulesets."""
 
     # ---- maintenance mode ----------------------------------------------------------------------------
-    def in_maintenance_mode(self, host):
+    def in_maintenance_mode(self, host: Host) -> bool:
         host = self.host(host)
         return bool(self._host_props(host, ["runtime.inMaintenanceMode"], "read the maintenance mode")
                     .get("runtime.inMaintenanceMode"))
 
-    def enter_maintenance_mode(self, host, timeout=0, evacuate_powered_off_vms=False, vsan_mode=None,
-                               wait_timeout=None):
+    def enter_maintenance_mode(self, host: Host, timeout: int=0, evacuate_powered_off_vms: bool=False,
+                               vsan_mode: Optional[str]=None,
+                               wait_timeout: None=None) -> bool:
         """Enter maintenance mode. ``timeout`` is the server-side limit (0 = none); ``vsan_mode`` one of
         noAction | ensureObjectAccessibility | evacuateAllData. Returns True if it changed anything."""
         host = self.host(host)
@@ -46,7 +49,7 @@ class HostOpsMixin(object):
             raise InputError("vsan_mode must be one of %s, not %r" % (", ".join(VSAN_MODES), vsan_mode))
         if self.in_maintenance_mode(host):
             return False
-        kwargs = {"timeout": int(timeout or 0)}
+        kwargs: Dict[str, Any] = {"timeout": int(timeout or 0)}
         if evacuate_powered_off_vms:
             kwargs["evacuatePoweredOffVms"] = True
         if vsan_mode:
@@ -56,7 +59,7 @@ class HostOpsMixin(object):
         self._run_task(host, "enter maintenance mode", lambda: host._mo.EnterMaintenanceMode_Task(**kwargs), wait)
         return True
 
-    def exit_maintenance_mode(self, host, timeout=0, wait_timeout=None):
+    def exit_maintenance_mode(self, host: Host, timeout: int=0, wait_timeout: None=None) -> bool:
         """Exit maintenance mode; True if it changed anything."""
         host = self.host(host)
         if not self.in_maintenance_mode(host):
@@ -67,7 +70,8 @@ class HostOpsMixin(object):
         return True
 
     # ---- reboot ------------------------------------------------------------------------------------
-    def reboot(self, host, force=False, timeout=1800, poll_max=10.0, poll_initial=0.5):
+    def reboot(self, host: Host, force: bool=False, timeout: int=1800, poll_max: float=10.0,
+               poll_initial: float=0.5) -> Tuple[Host, Dict[str, Any]]:
         """Reboot ``host`` and wait until it is back; return ``(host, info)``.
 
         ``host`` is a fresh handle (re-found after the reconnect); ``info`` = {rebooted, boot_time_before,
@@ -111,7 +115,7 @@ class HostOpsMixin(object):
         return new_host, info
 
     @staticmethod
-    def _newer(boot_time, before):
+    def _newer(boot_time: Optional[datetime.datetime], before: Optional[datetime.datetime]) -> bool:
         if boot_time is None:
             return False
         if before is None:
@@ -205,24 +209,24 @@ class HostOpsMixin(object):
                           lambda: self._timeout(host, str(w["last"]), states))
 
     # ---- firewall ----------------------------------------------------------------------------------
-    def _firewall(self, host):
+    def _firewall(self, host: Host) -> Any:
         return self._config_manager(host, "firewallSystem", "firewall system")
 
-    def firewall_rulesets(self, host):
+    def firewall_rulesets(self, host: Host) -> Dict[str, bool]:
         """{ruleset key: enabled} of the host firewall."""
         host = self.host(host)
         fw = self._firewall(host)
         info = self._call(host, "read the firewall", lambda: fw.firewallInfo)
         return {r.key: bool(r.enabled) for r in (getattr(info, "ruleset", None) or ())}
 
-    def firewall_ruleset_enabled(self, host, ruleset):
+    def firewall_ruleset_enabled(self, host: Host, ruleset: str) -> bool:
         rules = self.firewall_rulesets(host)
         if ruleset not in rules:
             raise NotFoundError("firewall ruleset %s not found (rulesets: %s)" % (ruleset, ", ".join(sorted(rules))),
                                 host=self.host(host).label, missing=[ruleset])
         return rules[ruleset]
 
-    def set_firewall_ruleset(self, host, ruleset, enabled):
+    def set_firewall_ruleset(self, host: Host, ruleset: str, enabled: bool) -> bool:
         """Enable/disable a ruleset; returns whether it was enabled BEFORE (so callers can restore it)."""
         host = self.host(host)
         was = self.firewall_ruleset_enabled(host, ruleset)
@@ -234,7 +238,7 @@ class HostOpsMixin(object):
         return was
 
     @contextlib.contextmanager
-    def ruleset_open(self, host, ruleset="httpClient"):
+    def ruleset_open(self, host: Host, ruleset: str="httpClient") -> Iterator[bool]:
         """Open ``ruleset`` for the block; restore the previous state afterwards, also on exceptions.
         Yields whether it was already enabled."""
         host = self.host(host)

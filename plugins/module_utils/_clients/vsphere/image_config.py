@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     wait_for_task)
@@ -14,11 +15,12 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.t
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import VSphereError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     _API_ACCEPTANCE, api_acceptance_name, iso, normalize_api_acceptance, package_record_dict, package_record_to_vib)
+from typing import Optional, TYPE_CHECKING, Any, Dict, List, Union
 
-if HAS_PYVMOMI:
-    from pyVmomi import SoapStubAdapter, VmomiSupport
-else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
+if TYPE_CHECKING:
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Vib
+
 
 
 
@@ -28,21 +30,21 @@ DEFAULT_SCAN_WORKERS = 16
 MAX_SCAN_WORKERS = 64
 
 
-class ImageConfigMixin(object):
+class ImageConfigMixin(ClientBase):
     """VSphereClient: ImageConfigManager (acceptance level, image profile, software packages) and esxcli."""
 
     # ---- ImageConfigManager --------------------------------------------------------------------------
     def _image_manager(self, host):
         return self._config_manager(host, "imageConfigManager", "image config manager")
 
-    def acceptance_get(self, host):
+    def acceptance_get(self, host: Host) -> Optional[str]:
         """Host acceptance level, normalized: certified | accepted | partner | community."""
         host = self.host(host)
         icm = self._image_manager(host)
         return normalize_api_acceptance(self._call(host, "read the acceptance level",
                                                    icm.HostImageConfigGetAcceptance))
 
-    def acceptance_set(self, host, level):
+    def acceptance_set(self, host: Host, level: str) -> Dict[str, Any]:
         """Set the acceptance level (our names or any alias); {changed, before, after} (normalized)."""
         host = self.host(host)
         target = api_acceptance_name(level)
@@ -54,14 +56,14 @@ class ImageConfigMixin(object):
                    newAcceptanceLevel=target)
         return {"changed": True, "before": before, "after": self.acceptance_get(host)}
 
-    def image_profile(self, host):
+    def image_profile(self, host: Host) -> Dict[str, Any]:
         """{name, vendor} of the host's image profile."""
         host = self.host(host)
         icm = self._image_manager(host)
         prof = self._call(host, "read the image profile", icm.HostImageConfigGetProfile)
         return {"name": getattr(prof, "name", None), "vendor": getattr(prof, "vendor", None)}
 
-    def install_date(self, host):
+    def install_date(self, host: Host) -> Optional[str]:
         """When the host image was installed/last updated (ISO), from ``ImageConfigManager.InstallDate``."""
         host = self.host(host)
         icm = self._image_manager(host)
@@ -86,18 +88,18 @@ class ImageConfigMixin(object):
             "tag": list(pkg.tag or ()), "payload": list(pkg.payload or ()),
         }
 
-    def _fetch_packages(self, host):
+    def _fetch_packages(self, host: Host) -> List[Dict[str, Any]]:
         host = self.host(host)
         icm = self._image_manager(host)
         pkgs = self._call(host, "list the installed software packages", icm.FetchSoftwarePackages)
         return [self.package_record(p) for p in pkgs or ()]
 
-    def software_packages(self, host):
+    def software_packages(self, host: Host) -> List[Dict[str, Any]]:
         """Installed VIBs (``FetchSoftwarePackages``) as ``Vib.to_dict()``-shaped dicts, sorted by name."""
         out = [package_record_dict(r) for r in self._fetch_packages(host)]
         return sorted(out, key=lambda d: (d["name"], d["version"]))
 
-    def software_vibs(self, host):
+    def software_vibs(self, host: Host) -> List[Vib]:
         """Installed VIBs as ``_models.Vib`` objects (for the controller-side scan)."""
         return sorted((package_record_to_vib(r) for r in self._fetch_packages(host)), key=lambda v: v.name)
 
@@ -163,7 +165,7 @@ class ImageConfigMixin(object):
 
     # ---- esxcli ----------------------------------------------------------------------------------------
     @property
-    def esxcli(self):
+    def esxcli(self) -> Any:
         """The ``_esxcli.Esxcli`` bound to this client (``client.esxcli.vib_list(host)``)."""
         if self._esxcli is None:
             from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.esxcli import Esxcli

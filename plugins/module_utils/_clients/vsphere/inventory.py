@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Union, Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, InputError, NotFoundError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
     vsphere_call, wait_for_task)
@@ -18,16 +19,12 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.c
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
 
-if HAS_PYVMOMI:
-    from pyVmomi import SoapStubAdapter, VmomiSupport
-else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
 
 
 MAX_DEPTH = 64  # inventory trees are shallow; a cycle in a broken inventory must not hang us
 
 
-def datacenter_of(nodes: Dict[str, Dict[str, Any]], moid: Optional[str]) -> Optional[Tuple[str, str, str]]:
+def datacenter_of(nodes: Dict[str, Any], moid: Optional[str]) -> Optional[Tuple[str, str, str]]:
     """The one datacenter walk: from inventory node ``moid`` (``nodes``: moid -> {obj, kind, name, parent}) up to
     its datacenter. Returns ``(name, moid, path)`` where ``path`` is the folders below the root and the
     datacenter's name joined by ``/`` (``dcfolder/DC1``), or None when no datacenter is above it."""
@@ -50,7 +47,7 @@ HOST_FACT_PATHS = ("name", "summary.config.product", "runtime.bootTime", "runtim
                    "runtime.powerState", "runtime.inMaintenanceMode", "summary.managementServerIp")
 
 
-class InventoryMixin(object):
+class InventoryMixin(ClientBase):
     """VSphereClient: property collector, inventory, host lookup and facts."""
 
     # ---- property collector ----------------------------------------------------------------------
@@ -79,7 +76,7 @@ class InventoryMixin(object):
             result = pc.ContinueRetrievePropertiesEx(token=result.token)
         return out
 
-    def _host_props(self, host, paths, action):
+    def _host_props(self, host: Host, paths: List[str], action: str) -> Dict[Any, bool]:
         res = self._call(host, action, self._retrieve, [(vim.HostSystem, paths)], objects=[host._mo])
         if not res:
             raise NotFoundError("host %s (%s) no longer exists" % (host.name, host.moid), host=host.label)
@@ -130,13 +127,13 @@ class InventoryMixin(object):
         self._inventory = None
         return self._load_inventory()
 
-    def _host_record(self, moid):
+    def _host_record(self, moid: str) -> Optional[Dict[str, Any]]:
         for h in self._load_inventory()["hosts"]:
             if h["moid"] == moid:
                 return h
         return None
 
-    def find_targets(self, names=None, cluster=None, datacenter=None):
+    def find_targets(self, names: Optional[List[str]]=None, cluster: None=None, datacenter: None=None) -> List[Host]:
         """``find_hosts`` for a module's target options (``esxi_hostname``, ``cluster_name``, ``datacenter``).
 
         Through vCenter one of them is required, so that a task never acts on every host by accident; no match
@@ -153,7 +150,8 @@ class InventoryMixin(object):
                                 host=self.endpoint)
         return hosts
 
-    def find_hosts(self, names=None, cluster=None, datacenter=None):
+    def find_hosts(self, names: Optional[List[str]]=None, cluster: Optional[str]=None,
+                   datacenter: Optional[str]=None) -> List[Host]:
         """Hosts to work on, sorted by name.
 
         Via vCenter: the hosts named in ``names`` (host names or moids), of ``cluster`` (name), of ``datacenter``
@@ -183,7 +181,7 @@ class InventoryMixin(object):
             sel = [h for h in sel if h["cluster"] == cluster]
         if names:
             wanted = list(dict.fromkeys(names))
-            by_key = {}
+            by_key: Dict[Any, Any] = {}
             for h in sel:
                 by_key.setdefault(h["name"], h)
                 by_key.setdefault(h["moid"], h)
@@ -199,7 +197,7 @@ class InventoryMixin(object):
             sel = sorted(picked.values(), key=lambda h: (h["name"], h["moid"]))
         return [Host(self, h["name"], h["moid"]) for h in sel]
 
-    def host(self, ref):
+    def host(self, ref: Union[Host, str]) -> Host:
         """A ``Host`` from a handle, a host name or a moid (NotFoundError if unknown)."""
         if isinstance(ref, Host):
             if ref.client is not self:

@@ -23,11 +23,11 @@ import random
 import socket
 import ssl
 import time
-from typing import Any, Callable, Iterator, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Dict, List, Union, Any, Callable, Iterator, Optional, Tuple, TypeVar, Iterable
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
-    AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, NotFoundError,
-    TaskFailedError, TaskTimeoutError, VSphereError)
+    AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, NotFoundError, TaskFailedError,
+    TaskTimeoutError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact  # the one redactor
 
 try:
@@ -36,19 +36,19 @@ try:
     PYVMOMI_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - depends on the controller
     import traceback as _traceback
-    vim = vmodl = None
+    vim = vmodl = None  # type: ignore[assignment]
     HAS_PYVMOMI = False
     PYVMOMI_IMPORT_ERROR = _traceback.format_exc()
 
 
-def require_pyvmomi():
+def require_pyvmomi() -> None:
     """Raise ``VSphereError`` with install advice when pyVmomi cannot be imported."""
     if not HAS_PYVMOMI:
         raise VSphereError("the Python library pyVmomi is required to talk to vCenter/ESXi "
                            "(pip install pyvmomi)", import_error=PYVMOMI_IMPORT_ERROR)
 
 
-def endpoint_label(hostname, port):
+def endpoint_label(hostname: str, port: int) -> str:
     """``host:port`` as messages and results name a vCenter/ESXi endpoint; IPv6 literals in brackets."""
     host = str(hostname)
     return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
@@ -65,12 +65,12 @@ _NETWORK_ERRORS = (ConnectionError, socket.timeout, TimeoutError, socket.gaierro
                    http.client.HTTPException, ssl.SSLError, OSError)
 
 
-def fault_name(exc):
+def fault_name(exc: Any) -> str:
     """The WSDL name of a vmodl fault (``InvalidLogin``), else the Python class name."""
     return getattr(exc, "_wsdlName", None) or type(exc).__name__
 
 
-def fault_message(exc):
+def fault_message(exc: Any) -> str:
     """The human text of a vmodl fault or any exception (``msg``, ``faultMessage``, ``text``, ``reason`` ...)."""
     parts = []
     msg = getattr(exc, "msg", None)
@@ -99,21 +99,22 @@ def fault_message(exc):
     return "; ".join(p.strip() for p in parts if p and p.strip())
 
 
-def _is_vmodl_fault(exc):
+def _is_vmodl_fault(exc: Any) -> bool:
     return HAS_PYVMOMI and isinstance(exc, vmodl.MethodFault)
 
 
-def is_connection_error(exc):
+def is_connection_error(exc: BaseException) -> bool:
     """True for socket/HTTP/TLS errors (host unreachable, connection dropped), not for SOAP faults."""
     return isinstance(exc, _NETWORK_ERRORS) and not _is_vmodl_fault(exc)
 
 
-def is_session_lost(exc):
+def is_session_lost(exc: BaseException) -> bool:
     """True when the SOAP session is no longer valid (hostd restarted, session expired)."""
     return HAS_PYVMOMI and isinstance(exc, vim.fault.NotAuthenticated)
 
 
-def translate(exc, host=None, action=None, secrets=(), endpoint=None, in_task=False):
+def translate(exc: Any, host: Optional[str]=None, action: Optional[str]=None, secrets: Iterable[str] = (),
+              endpoint: Optional[str]=None, in_task: bool=False) -> FleetpatchError:
     """Return the collection exception for ``exc`` (a pyVmomi fault or a network error).
 
     ``host`` labels the error (``esx1`` or ``vcenter:443``); ``action`` says what was being done
@@ -123,12 +124,12 @@ def translate(exc, host=None, action=None, secrets=(), endpoint=None, in_task=Fa
         return exc
     what = ("%s failed: " % action) if action else ""
     name = fault_name(exc)
-    details = {"fault_type": name}
+    details: Dict[str, Any] = {"fault_type": name}
     if endpoint and endpoint != host:
         details["endpoint"] = endpoint
 
-    def _msg(text):
-        return redact(what + text, secrets)
+    def _msg(text: str) -> str:
+        return redact(what + text, secrets) or ""
 
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = getattr(exc, "verify_message", None) or str(exc)
@@ -189,7 +190,8 @@ def translate(exc, host=None, action=None, secrets=(), endpoint=None, in_task=Fa
 
 # ---- backoff ------------------------------------------------------------------------------------
 
-def backoff_delays(initial=0.2, maximum=5.0, factor=1.6, jitter=0.2, rng=random.random):
+def backoff_delays(initial: float=0.2, maximum: float=5.0, factor: float=1.6, jitter: float=0.2,
+                   rng: Callable=random.random) -> Iterator[float]:
     """Endless generator of sleep times: ``initial * factor**n`` capped at ``maximum``, +/- ``jitter`` fraction."""
     delay = float(initial)
     while True:
@@ -249,7 +251,7 @@ TERMINAL_STATES = ("success", "error")
 _TASK_PATHS = ["info.state", "info.error", "info.result", "info.progress"]
 
 
-def _task_snapshot(task, collector):
+def _task_snapshot(task: Any, collector: Any) -> Tuple[Any, Any, Any, Any]:
     """(state, error, result, progress) of a task through the property collector. Reading only these paths
     (not the whole ``info``) keeps a malformed ``info.entity`` from breaking the wait."""
     spec = vmodl.query.PropertyCollector.FilterSpec(
@@ -262,8 +264,10 @@ def _task_snapshot(task, collector):
     return props.get("info.state"), props.get("info.error"), props.get("info.result"), props.get("info.progress")
 
 
-def wait_for_task(task, timeout=3600, host=None, action=None, poll_initial=0.1, poll_max=5.0, secrets=(),
-                  endpoint=None, collector=None, sleep=time.sleep, clock=time.monotonic):
+def wait_for_task(task: Any, timeout: float=3600, host: Optional[str]=None, action: Optional[str]=None,
+                  poll_initial: float=0.1, poll_max: float=5.0, secrets: Iterable[str]=(),
+                  endpoint: Optional[str]=None, collector: Any=None, sleep: Callable[[float], Any]=time.sleep,
+                  clock: Callable[[], float]=time.monotonic) -> Any:
     """Wait for a vim Task; return ``task.info.result``.
 
     Raises ``TaskFailedError`` (fault type and message in ``details``), ``TaskTimeoutError`` after ``timeout``
