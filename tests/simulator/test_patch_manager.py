@@ -118,6 +118,27 @@ def test_scan_8_0_bulletin_on_6_7_host_not_applicable(depot_server):
         disconnect(si)
 
 
+def test_real_7_0u3g_image_with_87_vibs(depot_server):
+    """sim/images/esxi-7.0u3g-dell.json: the VIB list of a real Dell 7.0 U3g host (public esxcli output)."""
+    topo = {"hosts": [{"name": "esx70g.sim.local", "image": "esxi-7.0u3g-dell.json", "http_client_enabled": True}]}
+    with Simulator(mode="esx", topology=topo) as s:
+        si = connect(s)
+        h = find_host(si, "esx70g.sim.local")
+        assert (h.summary.config.product.version, h.summary.config.product.build) == ("7.0.3", "20328353")
+        vibs = ec.esxcli(h, "software vib list")
+        assert len(vibs) == 87
+        by = {v["Name"]: v for v in vibs}
+        assert by["esx-base"]["Version"] == "7.0.3-0.55.20328353" and by["dell-fist-util"]["Vendor"] == "DEL"
+        assert by["dell-osname-idrac"]["AcceptanceLevel"] == "PartnerSupported"
+        listed = esxupdate_result(wait_task(h.configManager.patchManager.ScanHostPatchV2_Task()).xmlResult)
+        assert len(listed["vibs"]) == 87 and {v["state"] for v in listed["vibs"]} == {"installed"}
+        # an 8.0 bulletin on a 7.0 host: refused by the (ASSUMED, 7.0+) software-platform check, no reason code
+        u3 = depot_server.add_bundle(real_fixture(*FLING_80U3))
+        st = statuses(scan(h, [u3]))[BULLETIN_80U3]
+        assert not st.applicable and not st.installed and st.reason == []
+        disconnect(si)
+
+
 def test_bad_depot_scan_succeeds_with_error_element(host, depot_server):
     url = depot_server.add_bundle(real_fixture(*FLING_80U2))
     for mode in ("503", "close"):
