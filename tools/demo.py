@@ -12,7 +12,11 @@
    depot (the token stays out of every output), scans every host, writes the compliance report.
 4. Runs ``playbooks/remediate.yml``: serves the depot, patches one host at a time, stops serving.
 5. Runs ``playbooks/scan.yml`` again, prints the compliance summary and the path of the HTML report.
-6. Stops everything (also on failure or Ctrl-C). Exit status 0 when the fleet ends up compliant.
+6. The image-managed cluster ``Edge`` (vSphere Lifecycle Manager, 2 x ESXi 8.0 U2): serves the ESXi 8.0 U3 offline
+   bundle with ``depot_serve``, has vCenter pull it (``esxi_vlcm_depot``), scans the cluster's image compliance
+   (``esxi_cluster_image_info``, explained by the depot's bulletins), sets its image to the 8.0 U3 base image
+   (``esxi_cluster_image``), remediates it (``esxi_cluster_remediate``: check, then apply) and reports per host.
+7. Stops everything (also on failure or Ctrl-C). Exit status 0 when the fleet ends up compliant.
 
 Ansible output goes to ``.cache/demo/logs/``. Usage: ``.venv/bin/python tools/demo.py [--keep]``.
 """
@@ -57,7 +61,11 @@ TOPOLOGY = {"datacenters": [{"name": "DC1", "clusters": [
                                 "powered_on_vms": 2} for i in (1, 2, 3)]},
     {"name": "Legacy", "hosts": [{"name": "esxi-1%d.sim.local" % i, "image": "esxi-7.0u3.json",
                                   "powered_on_vms": 1} for i in (1, 2, 3)]},
+    # managed with a single image (vLCM): patched through vCenter's image, not host by host
+    {"name": "Edge", "vlcm": {}, "hosts": [{"name": "esxi-3%d.sim.local" % i, "image": "esxi-8.0u2.json",
+                                            "powered_on_vms": 1} for i in (1, 2)]},
 ]}]}
+EDGE_BASE_IMAGE = "8.0.3-0.0.24022510"
 STANDALONE = {"hosts": [{"name": "esxi-20.sim.local", "image": "esxi-6.7.0-ga.json"}]}
 
 _T0 = time.monotonic()
@@ -110,7 +118,8 @@ class Demo(object):
         os.makedirs(self.logs)
         self.vc = Simulator(mode="vc", topology=TOPOLOGY, reboot_down=1.0).start()
         self.esx = Simulator(mode="esx", topology=STANDALONE, reboot_down=1.0).start()
-        say("simulators up: vCenter 127.0.0.1:%d (DC1: Prod 3 x ESXi 8.0 U2, Legacy 3 x ESXi 7.0 U3), "
+        say("simulators up: vCenter 127.0.0.1:%d (DC1: Prod 3 x ESXi 8.0 U2, Legacy 3 x ESXi 7.0 U3, image-managed "
+            "Edge 2 x ESXi 8.0 U2), "
             "standalone ESXi 6.7 127.0.0.1:%d" % (self.vc.port, self.esx.port))
         self.online = DepotServer(root=os.path.join(WORK, "online")).start()
         os.makedirs(self.online.root, exist_ok=True)
@@ -264,9 +273,96 @@ class Demo(object):
         say("HTML report: %s (before: compliance-before.html; JUnit: compliance-junit.xml; JSON: compliance.json)"
             % os.path.relpath(html, ROOT))
 
+        edge_ok = self.image_managed_cluster()
         self.check_secrets()
         ok = after["summary"]["compliant"] == after["summary"]["hosts"] and after["summary"]["hosts"] == 7
-        return 0 if ok else 1
+        return 0 if ok and edge_ok else 1
+
+    # ---- the image-managed cluster (vLCM) ------------------------------------------------------------------
+    def vlcm_play(self, bundles_dir, out_file):
+        conn = {"hostname": self.vc.host, "port": self.vc.port, "username": self.vc.user,
+                "password": self.vc.password, "ca_path": self.ca_bundle}
+        serve = {"path": bundles_dir, "name": "vlcm-bundles", "listen_port": 0,
+                 "state_dir": os.path.join(WORK, "vlcm-server"), "lifetime": 900}
+        tasks = [
+            {"name": "Serve the ESXi 8.0 U3 offline bundle from the controller", "register": "served",
+             "fleetpatch.esxi.depot_serve": serve},
+            {"name": "vCenter pulls it into vLCM", "register": "depot",
+             "fleetpatch.esxi.esxi_vlcm_depot": {"kind": "offline", "description": "ESXi 8.0 U3 (make demo)",
+                                                 "location": "{{ served.url }}ESXi-8.0U3-24022510-depot.zip"}},
+            {"name": "Scan: image and compliance of Edge", "register": "before",
+             "fleetpatch.esxi.esxi_cluster_image_info": {"cluster": "Edge"}},
+            {"name": "Select: Edge's image gets the 8.0 U3 base image", "register": "image",
+             "fleetpatch.esxi.esxi_cluster_image": {"cluster": "Edge", "base_image": EDGE_BASE_IMAGE,
+                                                    "message": "make demo: ESXi 8.0 U3"}},
+            {"name": "Scan: what the hosts lack now, explained by the depot's bulletins", "register": "selected",
+             "fleetpatch.esxi.esxi_cluster_image_info": {"cluster": "Edge", "depot": ["{{ served.url }}"
+                                                                                     "ESXi-8.0U3-24022510-depot.zip"]}},
+            {"name": "Check, then apply", "register": "remediation",
+             "fleetpatch.esxi.esxi_cluster_remediate": {"cluster": "Edge", "accept_eula": True}},
+            {"name": "Report: compliance of Edge after", "register": "after",
+             "fleetpatch.esxi.esxi_cluster_image_info": {"cluster": "Edge"}},
+            {"name": "Stop serving", "fleetpatch.esxi.depot_serve": dict(serve, state="stopped")},
+            {"name": "Write the results", "delegate_to": "localhost", "ansible.builtin.copy": {
+                "dest": out_file, "mode": "0600",
+                "content": "{{ {'depot': depot, 'before': before, 'image': image, 'selected': selected,"
+                           " 'remediation': remediation, 'after': after} | to_json }}"}},
+        ]
+        return [{"name": "Image-managed cluster Edge (vSphere Lifecycle Manager)", "hosts": "localhost",
+                 "gather_facts": False,
+                 "module_defaults": {"fleetpatch.esxi.%s" % m: conn for m in (
+                     "esxi_vlcm_depot", "esxi_cluster_image_info", "esxi_cluster_image", "esxi_cluster_remediate")},
+                 "tasks": tasks}]
+
+    def image_managed_cluster(self):
+        """Edge: feed vLCM from our depot server, scan, set the image, remediate, report. True when compliant."""
+        import zipfile
+        bundles = os.path.join(WORK, "vlcm-bundles")
+        os.makedirs(bundles, exist_ok=True)
+        src = os.path.join(self.online.root, TOKEN, "esxi-8.0u3")        # the SYNTHETIC 8.0 U3 update, as a bundle
+        with zipfile.ZipFile(os.path.join(bundles, "ESXi-8.0U3-24022510-depot.zip"), "w") as z:
+            for d, _dirs, files in os.walk(src):
+                for n in files:
+                    z.write(os.path.join(d, n), os.path.relpath(os.path.join(d, n), src))
+        out = os.path.join(WORK, "reports", "vlcm-edge.json")
+        path = os.path.join(WORK, "vlcm.yml")
+        write(path, json.dumps(self.vlcm_play(bundles, out), indent=1))
+        log = os.path.join(self.logs, "%02d-vlcm-edge.log" % (len(self.outputs) + 1))
+        started = time.monotonic()
+        proc = subprocess.run([PLAYBOOK, path], cwd=ROOT, env=self.env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=600)
+        write(log, proc.stdout.decode("utf-8", "replace"))
+        self.outputs.append(log)
+        say("vlcm-edge: ansible-playbook %s -> exit %d in %.1f s (log %s)"
+            % (os.path.relpath(path, ROOT), proc.returncode, time.monotonic() - started, os.path.relpath(log, ROOT)))
+        if proc.returncode != 0:
+            raise RuntimeError("the image-managed cluster Edge failed (see the log)")
+        with open(out) as f:
+            res = json.load(f)
+        say("vLCM depots now hold base images %s" % ", ".join(res["depot"]["content"]["base_images"]))
+        self.print_edge(res["before"]["compliance"], "Edge (image-managed) before: %s"
+                        % res["before"]["compliance"]["status"])
+        say("Edge image: base image %s -> %s (commit %s)" % (
+            res["before"]["image"]["base_image"]["version"], res["image"]["image"]["base_image"]["version"],
+            res["image"]["commit"]))
+        self.print_edge(res["selected"]["compliance"], "Edge (image-managed) with the new image: %s, impact %s"
+                        % (res["selected"]["compliance"]["status"], res["selected"]["compliance"]["impact"]))
+        rem = res["remediation"]
+        say("Edge remediation: check %s, then apply: %s" % (
+            rem["check"]["status"] if rem.get("check") else "-",
+            ", ".join("%s %s" % (h["name"], h["status"]) for h in rem["hosts"]) or "nothing to do"))
+        self.print_edge(res["after"]["compliance"],
+                        "Edge (image-managed) after: %s" % res["after"]["compliance"]["status"])
+        return res["after"]["compliance"]["status"] == "compliant"
+
+    @staticmethod
+    def print_edge(compliance, title):
+        say(title)
+        for h in compliance["hosts"]:
+            why = "; ".join("%s (%s)" % (b["id"], b["severity"]) for b in h["base_image"].get("bulletins") or ())
+            print("        %-20s %-14s base image %s -> %s %s" % (h["name"], h["status"], h["base_image"]["current"],
+                                                                 h["base_image"]["target"],
+                                                                 ("missing: " + why) if why else ""))
 
     def check_secrets(self):
         """The download token must not appear in any log, result, report or depot file."""
@@ -284,11 +380,12 @@ class Demo(object):
         say("download token: not in any log, result, report or depot file")
 
     def stop(self):
-        try:
-            from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import serve as _depot_serve
-            _depot_serve.stop({"name": "depot", "state_dir": os.path.join(WORK, "depot-server")})
-        except Exception as e:  # noqa: BLE001 - best effort cleanup
-            print("cleanup: depot server: %s" % e, file=sys.stderr)
+        for name, state in (("depot", "depot-server"), ("vlcm-bundles", "vlcm-server")):
+            try:
+                from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import serve as _depot_serve
+                _depot_serve.stop({"name": name, "state_dir": os.path.join(WORK, state)})
+            except Exception as e:  # noqa: BLE001 - best effort cleanup
+                print("cleanup: depot server %s: %s" % (name, e), file=sys.stderr)
         for thing in (self.online, self.esx, self.vc):
             if thing is not None:
                 try:
@@ -296,7 +393,7 @@ class Demo(object):
                 except Exception as e:  # noqa: BLE001
                     print("cleanup: %s" % e, file=sys.stderr)
         if not self.keep:
-            for sub in ("online", "depot", "scan-records"):
+            for sub in ("online", "depot", "scan-records", "vlcm-bundles"):
                 shutil.rmtree(os.path.join(WORK, sub), ignore_errors=True)
         say("stopped the simulators, the online depot and the depot server")
 
