@@ -6,7 +6,8 @@ time.
 
 ``VlcmClient`` logs in with HTTP basic auth (``POST /api/session``; the session id goes back in the
 ``vmware-api-session-id`` header), with the same connection options as the other clients (hostname, port, user,
-password, ``validate_certs``, ``ca_path``), and ``close()`` logs out (``DELETE /api/session``). Every call is an
+password, ``validate_certs``, ``ca_path``, ``proxy_host``/``proxy_port``: an HTTP CONNECT proxy for this endpoint
+only), and ``close()`` logs out (``DELETE /api/session``). Every call is an
 operation of VMware's own API description (esx-8.0.2, cis-8.0.2, session-8.0.2, vcenter-7.0.3 Swagger files; the
 tests validate every exchange against them). Long operations (``...&vmw-task=true``) return a CIS task id that
 ``wait_task`` follows (``GET /api/cis/tasks/{task}``).
@@ -80,10 +81,12 @@ class VlcmClient(object):
         """A client from a module's connection options (``_ansible.argspec.connection_argument_spec``)."""
         return cls(params.get("hostname") or "", params.get("username"), params.get("password"),
                    port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
-                   ca_path=params.get("ca_path"), **kwargs)
+                   ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
+                   proxy_port=params.get("proxy_port"), **kwargs)
 
     def __init__(self, hostname: str, username: Optional[str], password: Optional[str], port: int = 443,
-                 validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT):
+                 validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT,
+                 proxy_host: Optional[str] = None, proxy_port: Optional[int] = None):
         if not HAS_REQUESTS:
             raise VSphereError("the Python library requests is required for vLCM (pip install requests)",
                                import_error=REQUESTS_IMPORT_ERROR)
@@ -98,6 +101,8 @@ class VlcmClient(object):
         if self.validate_certs and ca_path and not os.path.exists(ca_path):
             raise InputError("cannot load the CA bundle %s: no such file or directory" % ca_path)
         self.timeout = float(timeout)
+        self.proxy_host = str(proxy_host) if proxy_host else None
+        self.proxy_port = int(proxy_port or 80)
         self._http: Any = None
         self._session_id: Optional[str] = None
         self._atexit = False
@@ -123,6 +128,9 @@ class VlcmClient(object):
         if self._http is None:
             s = requests.Session()
             s.trust_env = False         # no proxies or netrc from the environment for the vCenter endpoint
+            if self.proxy_host:
+                url = "http://%s" % _label(self.proxy_host, self.proxy_port)
+                s.proxies = {"http": url, "https": url}
             s.headers["User-Agent"] = "fleetpatch.esxi vLCM client"
             s.headers["Accept"] = "application/json"
             self._http = s

@@ -117,3 +117,24 @@ def test_image_compliance_draft_commit_check_apply(vlcm_sim, depots):
     assert comp["status"] == "COMPLIANT", comp
     api.call("DELETE", "/api/esx/settings/depots/offline/%s" % depot_id, expect=204)
     api.close()
+
+
+def test_client_tunnels_through_the_proxy_and_logs_out(vlcm_sim, vlcm_log):
+    """proxy_host/proxy_port: the vLCM REST client goes through an HTTP CONNECT proxy (the one of the release
+    tests, a real proxy on 127.0.0.1 recording each tunnel); the session is logged out at the end."""
+    from tests.integration.release.test_proxy import ConnectProxy
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vlcm import VlcmClient
+    from vlcm_helpers import read_log
+    proxy = ConnectProxy()
+    try:
+        start = len(read_log(vlcm_log))
+        with VlcmClient(vlcm_sim.host, vlcm_sim.user, vlcm_sim.password, port=vlcm_sim.port,
+                        ca_path=vlcm_sim.ca_file, proxy_host="127.0.0.1", proxy_port=proxy.port) as c:
+            assert c.image_managed(c.find_cluster("IMG")["cluster"])
+        assert proxy.requests and all(r.startswith("CONNECT 127.0.0.1:%d " % vlcm_sim.port) for r in proxy.requests)
+        log = read_log(vlcm_log)[start:]
+        assert [(e["method"], e["url"], e["status"]) for e in log if e["url"] == "/api/session"] == [
+            ("POST", "/api/session", 201), ("DELETE", "/api/session", 204)]
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
