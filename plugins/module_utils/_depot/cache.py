@@ -341,7 +341,7 @@ class _Decoder(object):
 
     def __init__(self, f: _File) -> None:
         self.f = f
-        self.files: Dict[int, object] = {}
+        self.files: Dict[int, FileList] = {}
         self.files_off: Optional[array.array] = None
         self.lock = threading.Lock()
         self.S: Optional[list] = None
@@ -365,7 +365,7 @@ class _Decoder(object):
             self.SG = [tuple(map(S, grp)) for grp in g.get("str_groups", ())]
             self.S = strings
 
-    def _files(self, i: int) -> object:
+    def _files(self, i: int) -> Sequence[str]:
         if i < 0:
             return ()
         fl = self.files.get(i)

@@ -333,12 +333,16 @@ class LayeredMap(MutableMapping):
     def _own(self) -> dict:
         if not self._layers or type(self._layers[-1]) is not dict:
             self._layers.append({})
-        return self._layers[-1]
+        own = self._layers[-1]
+        assert isinstance(own, dict)
+        return own
 
     def update(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         if len(args) == 1 and not kwargs and getattr(args[0], "lazy_layer", False):
-            if len(args[0]):
-                self._layers.append(args[0])  # type: ignore[arg-type]
+            layer = args[0]
+            assert isinstance(layer, Mapping)
+            if len(layer):
+                self._layers.append(layer)
             return
         own = self._own()
         own.update(*args, **kwargs)  # type: ignore[call-overload]
@@ -457,16 +461,16 @@ class _Located(Mapping):
 class Depot:
     """The merged content of one or more depot sources."""
     # LayeredMap: dict-like; cached units are merged as lazy layers (read on first use)
-    vibs: Dict[str, Vib] = field(default_factory=LayeredMap)  # type: ignore[assignment]
-    bulletins: Dict[str, Bulletin] = field(default_factory=LayeredMap)  # type: ignore[assignment]
-    profiles: Dict[str, ImageProfile] = field(default_factory=LayeredMap)  # type: ignore[assignment]
+    vibs: Dict[str, Vib] = field(default_factory=LayeredMap)  # type: ignore[arg-type]
+    bulletins: Dict[str, Bulletin] = field(default_factory=LayeredMap)  # type: ignore[arg-type]
+    profiles: Dict[str, ImageProfile] = field(default_factory=LayeredMap)  # type: ignore[arg-type]
     base_images: Dict[str, dict] = field(default_factory=dict)
     addons: Dict[str, dict] = field(default_factory=dict)
     metadata: List[MetadataRef] = field(default_factory=list)
     sources: List[str] = field(default_factory=list)     # redacted
     digest: Optional[str] = None                          # sha256 over the metadata bytes used
     # vib id -> local .vib path or URL, when known (LayeredMap: metadata units add lazily located layers)
-    vib_files: Dict[str, str] = field(default_factory=LayeredMap)  # type: ignore[assignment]
+    vib_files: Dict[str, str] = field(default_factory=LayeredMap)  # type: ignore[arg-type]
     # installed-host image DB records (var/db/esximg/vibs): vib id -> {"descriptor": path of the record,
     # "orig": path of the signed original ``.orig`` or None, "sig": path of the detached ``.sig`` or None}
     descriptor_signatures: Dict[str, dict] = field(default_factory=dict)

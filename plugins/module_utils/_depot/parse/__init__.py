@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime
 import re
 import sys
+from typing import Any, Dict
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
@@ -37,12 +38,12 @@ _intern = sys.intern
 _RELATIONS = frozenset(("<<", "<=", "=", ">=", ">>"))
 
 # Shared immutable value objects: the same platform/relation/provide appears in thousands of records.
-_PLATFORMS = {}
-_RELATION_CACHE = {}
-_PROVIDE_CACHE = {}
-_DATE_CACHE = {}
-_ACCEPT_CACHE = {}
-_TAGS_CACHE = {}      # raw texts of a <software-tags> list -> tags
+_PLATFORMS: Dict[Any, Any] = {}
+_RELATION_CACHE: Dict[Any, Any] = {}
+_PROVIDE_CACHE: Dict[Any, Any] = {}
+_DATE_CACHE: Dict[Any, Any] = {}
+_ACCEPT_CACHE: Dict[Any, Any] = {}
+_TAGS_CACHE: Dict[Any, Any] = {}      # raw texts of a <software-tags> list -> tags
 _MAX_SHARED = 200000
 
 _DATE_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
@@ -253,7 +254,7 @@ def _required(d, tag, source, what):
 
 
 # ---- VIB -----------------------------------------------------------------------------------------------
-_SMALL = {}   # shared copies of short repeated values (checksum and payload types)
+_SMALL: Dict[Any, Any] = {}   # shared copies of short repeated values (checksum and payload types)
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "True": True, "False": False}
 _tnew = tuple.__new__     # named-tuple models without their keyword-handling __new__ (hot path)
 

@@ -16,7 +16,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models impo
 
 # text of a file list -> its shared FileList (releases repeat most lists unchanged); weak, so a list lives only
 # as long as a VIB that holds it
-_FILE_LISTS = weakref.WeakValueDictionary()
+_FILE_LISTS: "weakref.WeakValueDictionary[str, FileList]" = weakref.WeakValueDictionary()
 _MAX_FILE_LISTS = 20000
 _NUL = "\x00"             # cannot occur in XML text: the separator of FileList texts built here
 
