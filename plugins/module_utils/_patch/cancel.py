@@ -6,8 +6,8 @@
 - **Cancel** (``SIGTERM``, ``SIGINT``: how AWX, ansible-runner and CI stop a job): the signal handler only sets a
   flag; the deploy looks at it at its safe points (``statemachine.SAFE_POINTS``, never inside an install), puts the
   host back as far as that is safe, sends the FAILED event and fails with ``CancelledError``.
-- **Controller lost** (``SIGHUP``: the terminal or pty of ansible-playbook went away, as when ansible-runner or
-  AWX kill it; or the processes that started the module are gone, as after a SIGKILL of ansible-playbook): the
+- **Controller lost** (``SIGHUP``: the terminal or pty of ansible-playbook went away; or a process that started
+  the module is gone, as after ansible-runner's or AWX's cancel, a SIGKILL of ansible-playbook's group): the
   deploy starts nothing on another host but brings the current one to a consistent end (install, reboot, verify,
   maintenance mode as the options say) and records the outcome in the host's marker and an event.
 """
@@ -30,7 +30,7 @@ class CancelledError(FleetpatchError):
     kind = "cancelled"
 
 
-def _ancestors(pid: int, depth: int = 3) -> List[int]:
+def _ancestors(pid: int, depth: int = 6) -> List[int]:
     """Up to ``depth`` parent pids of ``pid`` (Linux /proc; empty elsewhere)."""
     out: List[int] = []
     for _ in range(depth):
@@ -49,13 +49,18 @@ def _ancestors(pid: int, depth: int = 3) -> List[int]:
 
 
 def _alive(pid: int) -> bool:
+    """``pid`` runs (a zombie, dead but not reaped by an init that does not reap, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 class CancelToken(object):
@@ -123,18 +128,15 @@ class CancelToken(object):
 
 
 def module_token() -> CancelToken:
-    """The token of a module run (``esxi_patch_deploy``'s ``main()``): signal handlers installed, and the process
-    moved into its own process group, so that a job runner that kills the controller's whole process group
-    (ansible-runner, and so AWX, cancel with SIGKILL to the group of ansible-playbook) does not kill the deploy in
-    the middle of a host: the deploy sees the lost controller, finishes the current host, releases its lock and
-    starts no further host. SIGTERM/SIGINT sent to the module process itself cancel at the next safe point."""
-    token = CancelToken().install()
-    try:
-        if os.getpgrp() != os.getpid():
-            os.setpgid(0, 0)
-    except OSError:
-        pass
-    return token
+    """The token of a module run (``esxi_patch_deploy``'s ``main()``): signal handlers installed, the processes
+    that started the module watched.
+
+    How the signals arrive (ansible-core 2.17 and later): each worker of ansible-playbook runs in its own session,
+    and ansible-playbook forwards SIGTERM/SIGINT to its workers, which pass them to their process group, so the
+    module sees them and cancels at the next safe point. A job runner that SIGKILLs ansible-playbook's process group
+    (ansible-runner, and so AWX, cancel that way) does not reach the worker's session: the module then sees its
+    controller gone, finishes the current host and starts no further one."""
+    return CancelToken().install()
 
 
 def never() -> CancelToken:
