@@ -96,7 +96,7 @@ def looks_like_html(body: bytes, content_type: str="") -> bool:
         and not head.startswith(b"<?xml")
 
 
-def check_content(body: bytes, expect: str, content_type: str="") -> Optional[str]:
+def check_content(body: bytes, expect: Optional[str], content_type: str = "") -> Optional[str]:
     """None if ``body`` looks like ``expect`` (``xml``/``zip``/``vib``/None), else the reason."""
     if expect is None:
         return None
@@ -136,7 +136,7 @@ class HttpClient(object):
             secrets |= url_secret_parts(self.proxy)
         reason = redact_text(reason, secrets) or reason
         if url:
-            reason = reason.replace(str(url), redact_url(url))
+            reason = reason.replace(str(url), redact_url(url) or "")
         return DepotFetchError(reason, source=redact_url(url), **details)
 
     def _get_session(self, url: str) -> Any:
@@ -233,7 +233,7 @@ class HttpClient(object):
             return "the body could not be decoded"
         return "request failed (%s)" % type(exc).__name__
 
-    def _sleep(self, attempt: int, retry_after: None=None) -> None:
+    def _sleep(self, attempt: int, retry_after: Optional[Any] = None) -> None:
         delay = self.backoff * (2 ** attempt)
         if retry_after:
             try:
@@ -290,7 +290,7 @@ class HttpClient(object):
                 status = resp.status_code
                 if status == 304 and meta:
                     try:
-                        with open(cached_body, "rb") as f:
+                        with open(str(cached_body), "rb") as f:
                             body = f.read()
                     except OSError as e:
                         raise self._fail(url, "cached copy unreadable: %s" % e.strerror)
@@ -333,8 +333,8 @@ class HttpClient(object):
             finally:
                 resp.close()
 
-    def _read_body(self, url: str, resp: Any, limit: int, expect: Optional[str], ctype: str, dest: Optional[str]) -> Union[bytes,
-                                                                                                                 int]:
+    def _read_body(self, url: str, resp: Any, limit: int, expect: Optional[str], ctype: str,
+                   dest: Optional[str]) -> Any:
         chunks = []
         total = 0
         out = None
@@ -363,9 +363,10 @@ class HttpClient(object):
             if out is not None:
                 out.close()
                 out = None
-                if expect and check_content(first, expect, ctype):
-                    raise self._fail(url, check_content(first, expect, ctype))
-                os.replace(tmp, dest)
+                problem = check_content(first, expect, ctype) if expect else None
+                if problem:
+                    raise self._fail(url, problem)
+                os.replace(str(tmp), str(dest))
                 tmp = None
                 return total
         finally:

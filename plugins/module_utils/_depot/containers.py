@@ -111,7 +111,7 @@ class SafeZip(object):
         """The bytes of the archive itself (to digest a bare metadata.zip)."""
         src = self._src
         if isinstance(src, (str, bytes, os.PathLike)):
-            return _read_file(src, limit)
+            return _read_file(os.fsdecode(src), limit)
         src.seek(0, os.SEEK_END)
         size = src.tell()
         if size > limit:
@@ -302,9 +302,11 @@ def _read_file(path: str, limit: int) -> bytes:
 
 
 # ---- opening a .vib from Depot.vib_files ---------------------------------------------------------------------
-def open_vib(ref: str, http: None=None, validate_certs: bool=True, proxy: None=None, timeout: int=30, retries: int=2,
-             cache_dir: None=None) -> VibArchive:
+def open_vib(ref: str, http: Optional[Any] = None, validate_certs: bool=True, proxy: Optional[Any] = None, timeout: int=30, retries: int=2,
+             cache_dir: Optional[Any] = None) -> VibArchive:
     """A ``VibArchive`` for a ``Depot.vib_files`` value: local path, ``zip#member[#member]`` or URL."""
+    head: Any
+    head_label: Optional[str]
     if is_url(ref):
         if http is None:
             http = HttpClient(validate_certs=validate_certs, proxy=proxy, timeout=timeout, retries=retries,
@@ -331,7 +333,7 @@ def open_vib(ref: str, http: None=None, validate_certs: bool=True, proxy: None=N
         else:
             raise DepotFormatError("VIB file not found", source=ref)
         head_label = head
-    sz = SafeZip(head, head_label)
+    sz = SafeZip(head, head_label or ref)
     opened = [sz]
     try:
         for m in members[:-1]:

@@ -67,7 +67,7 @@ API (what scan/deploy build on)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Set, Union, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_LEVELS, acceptance_allows, normalize_acceptance)
@@ -240,7 +240,7 @@ class Composition:
     removed: List[str] = field(default_factory=list)
 
 
-def compose(base: List[Any], add: List[Any]=(), remove: Any=()) -> Composition:
+def compose(base: List[Any], add: Iterable[Any] = (), remove: Any = ()) -> Composition:
     """Remove ``remove`` (Vib objects or ids) from ``base``, then add ``add`` (Vib objects).
 
     An added VIB takes the place of every VIB of the same name (whatever its version: the user asked for this
@@ -314,7 +314,7 @@ class ChangeRequirements:
                 "reboot_vibs": list(self.reboot_vibs)}
 
 
-def change_requirements(install: List[Any]=(), remove: List[Any]=()) -> ChangeRequirements:
+def change_requirements(install: Iterable[Any] = (), remove: Iterable[Any] = ()) -> ChangeRequirements:
     """Maintenance mode is needed when any VIB installed or removed requires it; a reboot when any installed VIB
     does not allow live install or any removed VIB does not allow live remove (esxcli's "Reboot Required").
     Nothing to do needs nothing."""
@@ -342,7 +342,7 @@ def change_requirements(install: List[Any]=(), remove: List[Any]=()) -> ChangeRe
 class Skip:
     """A candidate that would not be installed: ``reason`` is one of already_installed, older_than_installed,
     superseded_by_candidate, replaced_by_installed, not_applicable; ``by`` the VIB id that causes it."""
-    vib: object
+    vib: Any
     reason: str
     by: Optional[str] = None
     detail: str = ""
@@ -396,7 +396,7 @@ class Plan:
         }
 
 
-def _finding_key(f: Finding) -> Optional[Tuple[str, str, str]]:
+def _finding_key(f: Finding) -> Tuple[str, Optional[str], str]:
     return (f.type, f.vib, f.detail)
 
 
@@ -466,8 +466,8 @@ def _drop_retired_candidates(to_install: List[Any], skipped: List[Skip]) -> List
 
 def apply_candidates(installed: List[Any], candidates: List[Vib], minimum_acceptance: Optional[str]=None,
                      product_line: str=DEFAULT_PRODUCT_LINE,
-                     esx_version: None=None, allow_downgrade: bool=False, check_platform_applicability: bool=True,
-                     catalog: None=None) -> Plan:
+                     esx_version: Optional[Any] = None, allow_downgrade: bool=False, check_platform_applicability: bool=True,
+                     catalog: Optional[Any] = None) -> Plan:
     """Decide what installing ``candidates`` (Vibs from a depot, e.g. the VIBs of selected bulletins) on a host
     or image holding ``installed`` would do (esxcli ``software vib update`` semantics). Returns a ``Plan``.
 

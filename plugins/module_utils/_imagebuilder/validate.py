@@ -98,7 +98,7 @@ def _lookup(depot: Depot, catalog: VibIndex, ref: str) -> Optional[Vib]:
     return catalog.newest(ref)
 
 
-def resolve_refs(depot: Depot, catalog: VibIndex, refs: Union[Tuple[()], List[str]], what: str) -> List[Any]:
+def resolve_refs(depot: Depot, catalog: VibIndex, refs: Optional[Iterable[str]], what: str) -> List[Any]:
     """Vibs for ``refs`` (ids, names or ``name:version``). ``InputError`` names every ref no depot holds."""
     out = []
     unknown = []
@@ -155,12 +155,12 @@ def _remove(current: List[Vib], refs: Union[Tuple[()], List[str]]) -> List[Any]:
 # ---- per-VIB content checks ----------------------------------------------------------------------------------
 class _Counters(object):
     def __init__(self) -> None:
-        self.sig = {"verified": 0, "unsigned": 0, "invalid": 0, "expired_signer": 0, "not_checked": []}
-        self.ck = {"verified": 0, "mismatched": 0, "not_verifiable": [], "not_checked": []}
-        self.fp = {"checked": 0, "violations": 0}
+        self.sig: Dict[str, Any] = {"verified": 0, "unsigned": 0, "invalid": 0, "expired_signer": 0, "not_checked": []}
+        self.ck: Dict[str, Any] = {"verified": 0, "mismatched": 0, "not_verifiable": [], "not_checked": []}
+        self.fp: Dict[str, Any] = {"checked": 0, "violations": 0}
 
 
-def _signature_findings(vib: Vib, result: SignatureResult, counters: Any, source: str) -> List[Any]:
+def _signature_findings(vib: Vib, result: Optional[SignatureResult], counters: Any, source: str) -> List[Any]:
     if result is None:
         counters.sig["not_checked"].append(vib.id)
         return []
@@ -228,8 +228,8 @@ def _content_checks(depot: Any, vibs: Iterable[Any], verify_signatures: bool, tr
         archive = None
         if ref and (verify_signatures or verify_checksums or (check_file_paths and schema)):
             archive = open_vib(ref)
-        if verify_signatures:
-            result = None
+        if verify_signatures and trust is not None:
+            result: Optional[SignatureResult] = None
             where = ""
             if archive is not None:
                 result = S.verify_vib_archive(archive, trust, expiry)
@@ -260,7 +260,7 @@ def _content_checks(depot: Any, vibs: Iterable[Any], verify_signatures: bool, tr
 def validate_profile(depot: Depot, profile: Optional[str]=None, vibs: Optional[List[str]]=None,
                      add_vibs: Union[Tuple[()], List[str]]=(), remove_vibs: Union[Tuple[()], List[str]]=(),
                      acceptance_level: Optional[str]=None,
-                     verify_signatures: bool=False, trust_store: Optional[TrustStore]=(), verify_checksums: bool=False,
+                     verify_signatures: bool=False, trust_store: Optional[TrustStore] = None, verify_checksums: bool=False,
                      check_file_paths: bool=False,
                      base_profile: Optional[str]=None, signature_expiry: str="signing_time",
                      extensibility_schema: Optional[SchemaFile]=None,
@@ -302,7 +302,7 @@ def validate_profile(depot: Depot, profile: Optional[str]=None, vibs: Optional[L
         trust = trust_store
     open_vib = open_vib or _no_opener
     read_host_record = read_host_record or _no_record_reader
-    catalog = R.VibIndex(depot.vibs.values())
+    catalog = R.VibIndex(list(depot.vibs.values()))
     findings = []
 
     prof = None

@@ -56,7 +56,7 @@ try:
     HAS_ZSTANDARD = True
     ZSTANDARD_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - optional
-    _zstd = None
+    _zstd = None  # type: ignore[assignment]
     HAS_ZSTANDARD = False
     ZSTANDARD_IMPORT_ERROR = traceback.format_exc()
 
@@ -158,7 +158,7 @@ class _GunzipReader(object):
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
-        self._d = None
+        self._d: Any = None
         self._buf = b""
         self._started = False
 
@@ -245,7 +245,7 @@ def _verify_payload(archive: Any, payload: Payload, vib_id: str, max_decompresse
                 if is_zstd:
                     g1 = _Tee(gz, g1_h, max_decompressed, "gunzip")
                     if full_h:
-                        reader = _zstd.ZstdDecompressor().stream_reader(g1, read_size=CHUNK,
+                        reader = _zstd.ZstdDecompressor().stream_reader(g1, read_size=CHUNK,  # type: ignore[arg-type]
                                                                         read_across_frames=True)
                         top = _Tee(reader, full_h, max_decompressed, "zstd")
                         top.drain()

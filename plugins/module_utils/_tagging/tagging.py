@@ -71,8 +71,8 @@ def not_vcenter_error(client: Any) -> InputError:
                       vcenter_required=True, managed_by=managed_by)
 
 
-def manage(params: Dict[str, Any], check_mode: bool=False, partial: None=None, diff: bool=False,
-           client_factory: None=None, vapi_factory: None=None) -> Dict[str, Any]:
+def manage(params: Dict[str, Any], check_mode: bool=False, partial: Optional[Dict[str, Any]] = None, diff: bool=False,
+           client_factory: Optional[Any] = None, vapi_factory: Optional[Any] = None) -> Dict[str, Any]:
     """Bring the tags of the category on the selected hosts to the requested state; returns the module result.
 
     ``partial`` (a dict) is kept up to date with ``changed``, ``hosts``, ``category`` and ``tag`` so that a failure
@@ -106,8 +106,8 @@ class _Job(object):
         self.partial = partial
         self.diff = diff
         self.records: List[Any] = []
-        self.category = None      # public record
-        self.tag = None
+        self.category: Optional[Dict[str, Any]] = None      # public record
+        self.tag: Optional[Dict[str, Any]] = None
         self.created = False
 
     def _publish(self) -> None:
@@ -205,7 +205,7 @@ class _Job(object):
                       partial=dict(result, changed=self._changed()))
         return result
 
-    def _host(self, host: Host, rec: Dict[str, Any], cat: Dict[str, Any], tag: Optional[Dict[str, Any]],
+    def _host(self, host: Host, rec: Dict[str, Any], cat: Optional[Dict[str, Any]], tag: Optional[Dict[str, Any]],
               names: Dict[str, str]) -> None:
         req = self.req
         attached = set(self.vapi.attached_tag_ids(host.moid)) if cat and cat["id"] else set()

@@ -34,8 +34,13 @@ class ClientBase(object):
     _esxcli: Any                              # the Esxcli helper, created on first use
 
     if TYPE_CHECKING:
-        endpoint: str
-        is_vcenter: bool
-        secrets: List[str]
+        @property
+        def endpoint(self) -> str: ...
+
+        @property
+        def is_vcenter(self) -> bool: ...
+
+        @property
+        def secrets(self) -> List[str]: ...
 
         def __getattr__(self, name: str) -> Any: ...   # methods of the sibling mixins

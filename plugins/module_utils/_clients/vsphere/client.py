@@ -29,7 +29,7 @@ import time
 from typing import Literal, TYPE_CHECKING, Callable, Iterator, Tuple, Union, Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
-    AuthenticationError, ConnectionFailedError, HostNotConnectedError, InputError, VSphereError)
+    FleetpatchError, AuthenticationError, ConnectionFailedError, HostNotConnectedError, InputError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, redact, require_pyvmomi, translate,
     vim, vmodl, wait_for_task)
@@ -79,17 +79,17 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                    ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
                    proxy_port=params.get("proxy_port"))
 
-    def __init__(self, hostname: str, username: str, password: str, port: int=443, validate_certs: bool=True,
+    def __init__(self, hostname: Optional[str], username: Optional[str], password: Optional[str], port: int = 443, validate_certs: bool=True,
                  ca_path: Optional[str]=None,
                  timeout: int=DEFAULT_TIMEOUT, long_timeout: int=DEFAULT_LONG_TIMEOUT, connect: bool=True,
-                 proxy_host: None=None,
-                 proxy_port: None=None) -> None:
+                 proxy_host: Optional[str] = None,
+                 proxy_port: Optional[int] = None) -> None:
         require_pyvmomi()
         if not hostname:
             raise InputError("hostname is required to connect to vCenter/ESXi")
         self.hostname = str(hostname)
         self.port = int(port or 443)
-        self.username = username
+        self.username = username or ""
         self._password = password
         self.validate_certs = bool(validate_certs)
         self.ca_path = ca_path
@@ -117,7 +117,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         return endpoint_label(self.hostname, self.port)
 
     @property
-    def proxies(self) -> None:
+    def proxies(self) -> Optional[Dict[str, str]]:
         """``requests`` proxies for HTTP calls to this endpoint (datastore ``/folder``), or None."""
         if not self.proxy_host:
             return None
@@ -149,7 +149,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         m = re.search(r'vmware_soap_session=("[^"]*"|[^;\s]*)', raw)   # sent back exactly as issued
         return m.group(0) if m else raw.split(";", 1)[0]
 
-    def _err(self, exc: Any, action: str, host: Optional[str]=None, in_task: bool=False) -> ConnectionFailedError:
+    def _err(self, exc: Any, action: str, host: Optional[str]=None, in_task: bool=False) -> FleetpatchError:
         return translate(exc, host=host or self.endpoint, action=action, secrets=self.secrets,
                          endpoint=self.endpoint, in_task=in_task)
 
@@ -201,7 +201,8 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
             stub.DropConnections()
             raise self._err(exc, "connect")
         try:
-            content.sessionManager.Login(userName=self.username, password=self._password, locale=None)
+            content.sessionManager.Login(userName=self.username, password=self._password or "",  # type: ignore[union-attr]
+                                         locale=None)
         except Exception as exc:
             stub.DropConnections()
             err = self._err(exc, "login as %s" % self.username)
@@ -230,7 +231,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         self._si = self._stub = self._content = None
         self._inventory = None
 
-    def reconnect(self, timeout: None=None) -> Any:
+    def reconnect(self, timeout: Optional[Any] = None) -> Any:
         """Drop the current session and log in again (after a host restart). Host handles stay valid."""
         self._drop()
         self._open(timeout or self.timeout)
@@ -268,9 +269,9 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
 
         def timed_out() -> ConnectionFailedError:
             err = last[0]
+            kwargs: Dict[str, Any] = dict(err.details)   # the flags are mirrored in details
             return ConnectionFailedError("could not log in again in time; last error: %s" % err.msg,
-                                         host=self.endpoint, **err.flags,
-                                         **{k: v for k, v in err.details.items() if k not in err.flags})
+                                         host=self.endpoint, **kwargs)
 
         return poll_until(deadline, backoff_delays(initial=0.5, maximum=5.0), probe, timed_out)
 

@@ -86,12 +86,12 @@ def gueststore_url(datastore_url: str, folder: str) -> str:
 class DatastoreFiles(object):
     """File operations on the datastores of a ``VSphereClient``'s session."""
 
-    def __init__(self, client: Any, timeout: None=None, chunk_size: int=_CHUNK) -> None:
+    def __init__(self, client: Any, timeout: Optional[Any] = None, chunk_size: int=_CHUNK) -> None:
         require_requests()
         self.client = client
         self.timeout = timeout or client.timeout
         self.chunk_size = chunk_size
-        self._session = None
+        self._session: Any = None
         self._ds_cache: Dict[Any, Dict[str, Any]] = {}
 
     # ---- plumbing --------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ class DatastoreFiles(object):
             self._session.close()
             self._session = None
 
-    def datastore(self, name: str, host: None=None) -> Dict[str, Any]:
+    def datastore(self, name: str, host: Optional[Any] = None) -> Dict[str, Any]:
         """The datastore record (see ``VSphereClient.find_datastore``), cached per name."""
         key = (name, getattr(host, "moid", host))
         if key not in self._ds_cache:
@@ -158,7 +158,7 @@ class DatastoreFiles(object):
                            http_status=status)
 
     # ---- HTTP operations ---------------------------------------------------------------------------
-    def upload(self, datastore: str, path: str, src: Any, host: None=None, make_parents: bool=True) -> Dict[str, Any]:
+    def upload(self, datastore: str, path: str, src: Any, host: Optional[Any] = None, make_parents: bool=True) -> Dict[str, Any]:
         """Upload ``src`` (local file path or binary file object with a known size) to ``[datastore] path``,
         streamed. Returns {path, size, sha256, url(without cookie)}."""
         ds = self.datastore(datastore, host)
@@ -205,7 +205,7 @@ class DatastoreFiles(object):
         return {"path": ds_path(ds["name"], rel), "size": size, "sha256": digest.hexdigest(),
                 "url": self._url(ds, rel)}
 
-    def download(self, datastore: str, path: str, dest: str, host: None=None) -> Dict[str, Any]:
+    def download(self, datastore: str, path: str, dest: str, host: Optional[Any] = None) -> Dict[str, Any]:
         """Download ``[datastore] path`` to the local file ``dest`` (atomically). Returns {path, size, sha256}."""
         ds = self.datastore(datastore, host)
         rel = clean_path(path)
@@ -235,7 +235,7 @@ class DatastoreFiles(object):
             resp.close()
         return {"path": ds_path(ds["name"], rel), "size": size, "sha256": digest.hexdigest()}
 
-    def read(self, datastore: str, path: str, host: None=None, max_bytes: int=64 * 1024 * 1024) -> bytes:
+    def read(self, datastore: str, path: str, host: Optional[Any] = None, max_bytes: int=64 * 1024 * 1024) -> bytes:
         """Small files: the content of ``[datastore] path`` as bytes."""
         ds = self.datastore(datastore, host)
         resp = self._request("GET", ds, path, stream=True)
@@ -250,7 +250,7 @@ class DatastoreFiles(object):
         finally:
             resp.close()
 
-    def stat(self, datastore: str, path: str, host: None=None) -> Optional[Dict[str, Any]]:
+    def stat(self, datastore: str, path: str, host: Optional[Any] = None) -> Optional[Dict[str, Any]]:
         """{path, size, modified} of a file, or None when it does not exist (HTTP HEAD)."""
         ds = self.datastore(datastore, host)
         try:
@@ -262,14 +262,14 @@ class DatastoreFiles(object):
         return {"path": ds_path(ds["name"], path), "size": int(size) if size and size.isdigit() else None,
                 "modified": resp.headers.get("Last-Modified")}
 
-    def exists(self, datastore: str, path: str, host: None=None) -> bool:
+    def exists(self, datastore: str, path: str, host: Optional[Any] = None) -> bool:
         return self.stat(datastore, path, host=host) is not None
 
     # ---- SOAP operations (FileManager, datastore browser) ------------------------------------------
     def _datacenter_mo(self, ds: Dict[str, Any]) -> Any:
         return self.client._mo(vim.Datacenter, ds["datacenter_moid"]) if ds.get("datacenter_moid") else None
 
-    def mkdir(self, datastore: str, path: str, host: None=None) -> bool:
+    def mkdir(self, datastore: str, path: str, host: Optional[Any] = None) -> bool:
         """Create ``[datastore] path`` with its parents; True if created, False if it existed."""
         ds = self.datastore(datastore, host)
         fm = self.client._content.fileManager
@@ -283,7 +283,7 @@ class DatastoreFiles(object):
             raise translate(exc, host=self.client.endpoint, action="create folder %s" % ds_path(ds["name"], path),
                             secrets=self.client.secrets)
 
-    def delete(self, datastore: str, path: str, host: None=None, timeout: int=300) -> bool:
+    def delete(self, datastore: str, path: str, host: Optional[Any] = None, timeout: int=300) -> bool:
         """Delete a file or folder; True if deleted, False if it did not exist."""
         ds = self.datastore(datastore, host)
         fm = self.client._content.fileManager
@@ -303,7 +303,7 @@ class DatastoreFiles(object):
             raise
         return True
 
-    def listdir(self, datastore: str, folder: str="", host: None=None, timeout: int=300) -> List[Dict[str, Any]]:
+    def listdir(self, datastore: str, folder: str="", host: Optional[Any] = None, timeout: int=300) -> List[Dict[str, Any]]:
         """Entries of ``[datastore] folder``: [{name, path, size, modified, folder}] sorted by name.
         NotFoundError when the folder does not exist."""
         ds = self.datastore(datastore, host)

@@ -373,7 +373,7 @@ class Esxcli(object):
             self._executers[key] = mme
         return mme
 
-    def run(self, host: Host, command: str, timeout: None=None, **args) -> Any:
+    def run(self, host: Host, command: str, timeout: Optional[Any] = None, **args) -> Any:
         """Run ``esxcli <command> --arg=value ...`` on ``host``; return the parsed document (see ``parse_document``).
 
         Raises ``EsxcliError`` for CLI faults (``error_class`` in details), ``VSphereError`` subclasses for
@@ -419,10 +419,10 @@ class Esxcli(object):
         return [esxcli_vib_dict(r) for r in as_list(data) if isinstance(r, dict)]
 
     def _install_like(self, host: Host, command: str, depot: Optional[List[str]]=None,
-                      viburl: Optional[List[str]]=None, vibname: None=None, dryrun: bool=False,
+                      viburl: Optional[List[str]]=None, vibname: Optional[Any] = None, dryrun: bool=False,
                       maintenancemode: bool=False, noliveinstall: bool=False, nosigcheck: bool=False,
-                      force: bool=False, proxy: None=None,
-                      timeout: None=None) -> Dict[str, Any]:
+                      force: bool=False, proxy: Optional[Any] = None,
+                      timeout: Optional[Any] = None) -> Dict[str, Any]:
         if not (depot or viburl):
             raise InputError("esxcli %s needs depot or viburl" % command)
         data = self.run(host, command, timeout=timeout, depot=depot, viburl=viburl, vibname=vibname,
@@ -433,24 +433,24 @@ class Esxcli(object):
         return install_result(data)
 
     def vib_install(self, host: Host, depot: Optional[List[str]]=None, viburl: Optional[List[str]]=None,
-                    vibname: None=None, dryrun: bool=False, maintenancemode: bool=False,
-                    noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: None=None,
-                    timeout: None=None) -> Dict[str, Any]:
+                    vibname: Optional[Any] = None, dryrun: bool=False, maintenancemode: bool=False,
+                    noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: Optional[Any] = None,
+                    timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software vib install``; returns ``install_result()``."""
         return self._install_like(host, "software vib install", depot, viburl, vibname, dryrun, maintenancemode,
                                   noliveinstall, nosigcheck, force, proxy, timeout)
 
-    def vib_update(self, host: Host, depot: Optional[List[str]]=None, viburl: None=None, vibname: None=None,
+    def vib_update(self, host: Host, depot: Optional[List[str]]=None, viburl: Optional[Any] = None, vibname: Optional[Any] = None,
                    dryrun: bool=False, maintenancemode: bool=False,
-                   noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: None=None,
-                   timeout: None=None) -> Dict[str, Any]:
+                   noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: Optional[Any] = None,
+                   timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software vib update``; returns ``install_result()``."""
         return self._install_like(host, "software vib update", depot, viburl, vibname, dryrun, maintenancemode,
                                   noliveinstall, nosigcheck, force, proxy, timeout)
 
     def vib_remove(self, host: Host, vibname: str, dryrun: bool=False, maintenancemode: bool=False,
                    noliveinstall: bool=False, force: bool=False,
-                   timeout: None=None) -> Dict[str, Any]:
+                   timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software vib remove --vibname ...``; returns ``install_result()``."""
         if not vibname:
             raise InputError("esxcli software vib remove needs vibname")
@@ -459,12 +459,12 @@ class Esxcli(object):
                         noliveinstall=True if noliveinstall else None, force=True if force else None)
         return install_result(data)
 
-    def sources_vib_list(self, host: Host, depot: List[str], proxy: None=None) -> List[Dict[str, Any]]:
+    def sources_vib_list(self, host: Host, depot: List[str], proxy: Optional[Any] = None) -> List[Dict[str, Any]]:
         """VIBs of a depot as the HOST sees it (``esxcli software sources vib list --depot``)."""
         data = self.run(host, "software sources vib list", depot=depot, proxy=proxy)
         return [esxcli_vib_dict(r) for r in as_list(data) if isinstance(r, dict)]
 
-    def sources_profile_list(self, host: Host, depot: List[str], proxy: None=None) -> List[Dict[str, Any]]:
+    def sources_profile_list(self, host: Host, depot: List[str], proxy: Optional[Any] = None) -> List[Dict[str, Any]]:
         """Image profiles of a depot (``esxcli software sources profile list --depot``)."""
         data = self.run(host, "software sources profile list", depot=depot, proxy=proxy)
         return [{"name": r.get("Name"), "vendor": r.get("Vendor"),
@@ -489,8 +489,8 @@ class Esxcli(object):
     def profile_update(self, host: Host, depot: List[str], profile: str, dryrun: bool=False,
                        maintenancemode: bool=False, noliveinstall: bool=False,
                        nosigcheck: bool=False, allowdowngrades: bool=False, nohardwarewarning: bool=False,
-                       force: bool=False, proxy: None=None,
-                       timeout: None=None) -> Dict[str, Any]:
+                       force: bool=False, proxy: Optional[Any] = None,
+                       timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software profile update --depot --profile``; returns ``install_result()``."""
         if not depot or not profile:
             raise InputError("esxcli software profile update needs depot and profile")

@@ -41,7 +41,7 @@ class HostOpsMixin(ClientBase):
 
     def enter_maintenance_mode(self, host: Host, timeout: int=0, evacuate_powered_off_vms: bool=False,
                                vsan_mode: Optional[str]=None,
-                               wait_timeout: None=None) -> bool:
+                               wait_timeout: Optional[Any] = None) -> bool:
         """Enter maintenance mode. ``timeout`` is the server-side limit (0 = none); ``vsan_mode`` one of
         noAction | ensureObjectAccessibility | evacuateAllData. Returns True if it changed anything."""
         host = self.host(host)
@@ -59,7 +59,7 @@ class HostOpsMixin(ClientBase):
         self._run_task(host, "enter maintenance mode", lambda: host._mo.EnterMaintenanceMode_Task(**kwargs), wait)
         return True
 
-    def exit_maintenance_mode(self, host: Host, timeout: int=0, wait_timeout: None=None) -> bool:
+    def exit_maintenance_mode(self, host: Host, timeout: int=0, wait_timeout: Optional[Any] = None) -> bool:
         """Exit maintenance mode; True if it changed anything."""
         host = self.host(host)
         if not self.in_maintenance_mode(host):

@@ -133,7 +133,7 @@ class InventoryMixin(ClientBase):
                 return h
         return None
 
-    def find_targets(self, names: Optional[List[str]]=None, cluster: None=None, datacenter: None=None) -> List[Host]:
+    def find_targets(self, names: Optional[List[str]]=None, cluster: Optional[Any] = None, datacenter: Optional[Any] = None) -> List[Host]:
         """``find_hosts`` for a module's target options (``esxi_hostname``, ``cluster_name``, ``datacenter``).
 
         Through vCenter one of them is required, so that a task never acts on every host by accident; no match
