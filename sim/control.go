@@ -26,6 +26,7 @@ var knownFaults = map[string]string{
 	"disconnect_during_install": "host drops off in the middle of the next install (params: seconds)",
 	"reboot_never_returns":      "host stays down after the next reboot until cleared",
 	"slow_tasks":                "patch tasks take longer (params: seconds)",
+	"esxupdate_error":           "next install (or stage, method=StageV2) fails as esxupdate does, with a real-shaped exit state (params: class, lines, method)",
 }
 
 func writeJSON(w http.ResponseWriter, code int, v interface{}) {

@@ -297,6 +297,13 @@ func (h *Host) install(metaUrls, bundleUrls, vibUrls []string, spec *types.HostP
 			return nil, esxupdateFault(err.Class, err.Msg, err.URL)
 		}
 	}
+	if f := h.fault("esxupdate_error"); f != nil && (f.str("method", "InstallV2") == "StageV2") == stage {
+		// fault switch: the next install (or stage with method=StageV2) fails the way esxupdate fails, with a
+		// real-shaped exit state; class (default InstallationError) and lines ("\n"-separated) from the params
+		h.takeFault("esxupdate_error")
+		class := f.str("class", "InstallationError")
+		return nil, esxupdateFault(class, f.str("lines", "Simulated "+class+" (esxupdate_error fault switch)"), "")
+	}
 	if f := h.fault("disconnect_during_install"); f != nil && !stage {
 		// the host drops off in the middle of the install; the image is left unchanged (ASSUMED: the
 		// transaction did not reach the bootbank)
