@@ -294,7 +294,7 @@ class Demo(object):
              "fleetpatch.esxi.esxi_cluster_image_info": {"cluster": "Edge"}},
             {"name": "Select: Edge's image gets the 8.0 U3 base image", "register": "image",
              "fleetpatch.esxi.esxi_cluster_image": {"cluster": "Edge", "base_image": EDGE_BASE_IMAGE,
-                                                    "message": "make demo: ESXi 8.0 U3"}},
+                                                    "commit_message": "make demo: ESXi 8.0 U3"}},
             {"name": "Scan: what the hosts lack now, explained by the depot's bulletins", "register": "selected",
              "fleetpatch.esxi.esxi_cluster_image_info": {"cluster": "Edge", "depot": ["{{ served.url }}"
                                                                                      "ESXi-8.0U3-24022510-depot.zip"]}},

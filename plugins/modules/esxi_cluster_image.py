@@ -13,7 +13,7 @@ description:
   - Sets the desired software image of a cluster managed with a single image (vSphere Lifecycle Manager) through
     vCenter's REST API. Does not remediate the hosts; see M(fleetpatch.esxi.esxi_cluster_remediate).
   - Compares the wanted image with the cluster's desired image; when something differs it creates a draft, sets
-    what differs, validates the draft, and commits it with O(message). The draft is deleted on any failure.
+    what differs, validates the draft, and commits it with O(commit_message). The draft is deleted on any failure.
     When nothing differs nothing is created (a second run with the same image creates no commit).
   - Every base image, add-on and component version to set must be held by a depot configured in vCenter (see
     M(fleetpatch.esxi.esxi_vlcm_depot)); otherwise the module fails before anything is created, naming it.
@@ -66,7 +66,7 @@ options:
       - A whole software specification document (C(base_image), C(add_on), C(components), C(hardware_support)),
         for example read from git with C(lookup('file', ...) | from_json). Mutually exclusive with the options above.
     type: dict
-  message:
+  commit_message:
     description: The commit message.
     type: str
   request_timeout:
@@ -82,7 +82,7 @@ EXAMPLES = r"""
     base_image: 8.0.3-0.0.24022510
     components:
       VMware-vmkusb-nic-fling: 1.14-7vmw.803.0.95.93415869
-    message: "CHG-1234: 8.0 U3"
+    commit_message: "CHG-1234: 8.0 U3"
 
 - name: The image of cluster Prod as kept in git
   fleetpatch.esxi.esxi_cluster_image:
@@ -131,7 +131,7 @@ def argument_spec():
         components=dict(type="dict"),
         hardware_support=dict(type="dict"),
         spec=dict(type="dict"),
-        message=dict(type="str"),
+        commit_message=dict(type="str"),
         request_timeout=dict(type="int", default=60),
     )
     return spec

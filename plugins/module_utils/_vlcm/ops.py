@@ -108,7 +108,7 @@ def run_image(params: Dict[str, Any], check_mode: bool, diff: bool = False,
                              missing=missing)
         if check_mode:
             return result
-        message = params.get("message") or "fleetpatch.esxi: image of %s" % name
+        message = params.get("commit_message") or "fleetpatch.esxi: image of %s" % name
         result["commit"] = commit_plan(c, cid, name, plan, message)
         result["image"] = image_view(c.software(cid))
         if diff:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from vlcm_helpers import BASE_802, BASE_803, USB_FLING, run_playbook
+import json
+
+from vlcm_helpers import BASE_802, BASE_803, USB_FLING, read_log, run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 
@@ -31,7 +33,7 @@ def drafts_and_sessions(sim):
         return c.list_drafts(cid)
 
 
-def test_image_cycle_set_commit_remediate(vlcm_sim, depots, tmp_path):
+def test_image_cycle_set_commit_remediate(vlcm_sim, depots, tmp_path, vlcm_log):
     add_depots(vlcm_sim, [depots["update"], depots["all"]])
     boot = {h: vlcm_sim.state(h)["boot_time"] for h in IMG_HOSTS}
     res, out = run_playbook(tmp_path, "image_cycle.yml", vlcm_sim, {
@@ -56,6 +58,8 @@ def test_image_cycle_set_commit_remediate(vlcm_sim, depots, tmp_path):
     assert done["image"]["components"] == {USB_FLING: FLING_803}
     again = res["image_again"]
     assert not again["changed"] and again["plan"] == {} and again["commit"] is None
+    commits = [json.loads(e["request"]) for e in read_log(vlcm_log) if "action=commit" in e["url"]]
+    assert commits == [{"message": "8.0 U3 with the USB NIC fling"}]         # one commit: not in check mode, not again
 
     spec_doc = res["exported"]["spec"]
     assert spec_doc == {"base_image": {"version": BASE_803}, "components": {USB_FLING: FLING_803}}
