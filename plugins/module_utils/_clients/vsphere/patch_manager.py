@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, fleetpatch.esxi contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PRIVATE: VSphereClient: HostPatchManager (scan, check, stage, install, uninstall, query). Breaking changes at any time."""
+"""PRIVATE: VSphereClient: HostPatchManager (scan, check, stage, install, uninstall, query).
+Breaking changes at any time."""
 
 from __future__ import annotations
 
 import functools
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
@@ -20,11 +21,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.t
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     parse_xml_result, patch_status_dict)
-
-if HAS_PYVMOMI:
-    from pyVmomi import SoapStubAdapter, VmomiSupport
-else:  # pragma: no cover
-    SoapStubAdapter = VmomiSupport = None
 
 
 
@@ -74,19 +70,30 @@ def _esxupdate_fault(exc: TaskFailedError, action: str) -> TaskFailedError:
 class PatchManagerMixin(object):
     """VSphereClient: HostPatchManager (scan, check, stage, install, uninstall, query)."""
 
+    if TYPE_CHECKING:  # provided by the VSphereClient facade this mixin is composed into
+        secrets: List[str]
+
+        def host(self, host: Any) -> Any: ...
+
+        def _call(self, host: Any, action: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+
+        def _run_task(self, host: Any, action: str, start: Callable[[], Any], timeout: float,
+                      secrets: Any = ()) -> Any: ...
+
     # ---- PatchManager ------------------------------------------------------------------------------
-    def _config_manager(self, host, attr, what):
+    def _config_manager(self, host: Any, attr: str, what: str) -> Any:
         """``host.configManager.<attr>``, or a clear error when the host has none."""
         mgr = self._call(host, "find the " + what, lambda: getattr(host._mo.configManager, attr))
         if mgr is None:
             raise VSphereError("the host has no " + what, host=host.label)
         return mgr
 
-    def _patch_manager(self, host):
+    def _patch_manager(self, host: Any) -> Any:
         return self._config_manager(host, "patchManager", "patch manager")
 
     @staticmethod
-    def _patch_spec(cmd_options=None, proxy=None, proxy_port=None, proxy_user=None, proxy_password=None):
+    def _patch_spec(cmd_options: Any = None, proxy: Optional[str] = None, proxy_port: Any = None,
+                    proxy_user: Optional[str] = None, proxy_password: Optional[str] = None) -> Any:
         if isinstance(cmd_options, (list, tuple)):
             cmd_options = " ".join(str(o) for o in cmd_options if o)
         if not (cmd_options or proxy or proxy_port or proxy_user or proxy_password):
@@ -144,39 +151,48 @@ class PatchManagerMixin(object):
             raise _esxupdate_fault(exc, action)
         return self._patch_result(result, secrets)
 
-    def patch_scan(self, host, meta_urls=None, bundle_urls=None, cmd_options=None, proxy=None, proxy_port=None,
-                   proxy_user=None, proxy_password=None, timeout=1800):
+    def patch_scan(self, host: Any, meta_urls: Optional[List[str]] = None, bundle_urls: Optional[List[str]] = None,
+                   cmd_options: Any = None, proxy: Optional[str] = None, proxy_port: Any = None,
+                   proxy_user: Optional[str] = None, proxy_password: Optional[str] = None,
+                   timeout: float = 1800) -> Dict[str, Any]:
         """``ScanHostPatchV2_Task``: {version, xml_result, status: [...], errors, messages, vibs, reboot_required}."""
         spec = self._patch_spec(cmd_options, proxy, proxy_port, proxy_user, proxy_password)
         return self._patch_op(host, "scan for patches", "ScanHostPatchV2_Task", timeout, proxy_password,
                               metaUrls=list(meta_urls or []) or None, bundleUrls=list(bundle_urls or []) or None,
                               spec=spec)
 
-    def patch_check(self, host, meta_urls=None, bundle_urls=None, cmd_options=None, proxy=None, proxy_port=None,
-                    proxy_user=None, proxy_password=None, timeout=1800):
+    def patch_check(self, host: Any, meta_urls: Optional[List[str]] = None, bundle_urls: Optional[List[str]] = None,
+                    cmd_options: Any = None, proxy: Optional[str] = None, proxy_port: Any = None,
+                    proxy_user: Optional[str] = None, proxy_password: Optional[str] = None,
+                    timeout: float = 1800) -> Dict[str, Any]:
         """``CheckHostPatch_Task`` (pre-install check); same result shape as ``patch_scan``."""
         spec = self._patch_spec(cmd_options, proxy, proxy_port, proxy_user, proxy_password)
         return self._patch_op(host, "check patches", "CheckHostPatch_Task", timeout, proxy_password,
                               metaUrls=list(meta_urls or []) or None, bundleUrls=list(bundle_urls or []) or None,
                               spec=spec)
 
-    def patch_stage(self, host, meta_urls=None, bundle_urls=None, vib_urls=None, cmd_options=None, proxy=None,
-                    proxy_port=None, proxy_user=None, proxy_password=None, timeout=3600):
+    def patch_stage(self, host: Any, meta_urls: Optional[List[str]] = None, bundle_urls: Optional[List[str]] = None,
+                    vib_urls: Optional[List[str]] = None, cmd_options: Any = None, proxy: Optional[str] = None,
+                    proxy_port: Any = None, proxy_user: Optional[str] = None, proxy_password: Optional[str] = None,
+                    timeout: float = 3600) -> Dict[str, Any]:
         """``StageHostPatch_Task``; same result shape as ``patch_scan``."""
         spec = self._patch_spec(cmd_options, proxy, proxy_port, proxy_user, proxy_password)
         return self._patch_op(host, "stage patches", "StageHostPatch_Task", timeout, proxy_password,
                               metaUrls=list(meta_urls or []) or None, bundleUrls=list(bundle_urls or []) or None,
                               vibUrls=list(vib_urls or []) or None, spec=spec)
 
-    def patch_install(self, host, meta_urls=None, bundle_urls=None, vib_urls=None, cmd_options=None, proxy=None,
-                      proxy_port=None, proxy_user=None, proxy_password=None, timeout=3600):
+    def patch_install(self, host: Any, meta_urls: Optional[List[str]] = None, bundle_urls: Optional[List[str]] = None,
+                      vib_urls: Optional[List[str]] = None, cmd_options: Any = None, proxy: Optional[str] = None,
+                      proxy_port: Any = None, proxy_user: Optional[str] = None, proxy_password: Optional[str] = None,
+                      timeout: float = 3600) -> Dict[str, Any]:
         """``InstallHostPatchV2_Task``. ``cmd_options`` e.g. ``["--maintenancemode"]`` (passed to esxupdate)."""
         spec = self._patch_spec(cmd_options, proxy, proxy_port, proxy_user, proxy_password)
         return self._patch_op(host, "install patches", "InstallHostPatchV2_Task", timeout, proxy_password,
                               metaUrls=list(meta_urls or []) or None, bundleUrls=list(bundle_urls or []) or None,
                               vibUrls=list(vib_urls or []) or None, spec=spec)
 
-    def patch_uninstall(self, host, bulletin_ids, cmd_options=None, timeout=3600):
+    def patch_uninstall(self, host: Any, bulletin_ids: List[str], cmd_options: Any = None,
+                        timeout: float = 3600) -> Dict[str, Any]:
         """``UninstallHostPatch_Task(bulletinIds)``."""
         if not bulletin_ids:
             raise InputError("patch_uninstall needs at least one bulletin id")
@@ -184,6 +200,6 @@ class PatchManagerMixin(object):
         return self._patch_op(host, "uninstall patches", "UninstallHostPatch_Task", timeout,
                               bulletinIds=list(bulletin_ids), spec=spec)
 
-    def patch_query(self, host, timeout=600):
+    def patch_query(self, host: Any, timeout: float = 600) -> Dict[str, Any]:
         """``QueryHostPatch_Task``: what the host reports as installed."""
         return self._patch_op(host, "query installed patches", "QueryHostPatch_Task", timeout)
