@@ -38,7 +38,7 @@ class _MemberReader(io.RawIOBase):
 
     def __init__(self, fh: IO[bytes], offset: int, size: int, owns: bool, name: str, source: str) -> None:
         super().__init__()
-        self._fh = fh
+        self._fh: Any = fh
         self._start = offset
         self._size = size
         self._pos = 0
@@ -67,7 +67,7 @@ class _MemberReader(io.RawIOBase):
         self._pos = max(0, min(pos, self._size))
         return self._pos
 
-    def readinto(self, buf: Union[memoryview, bytearray]) -> int:
+    def readinto(self, buf: Any) -> int:
         if self._fh is None:
             raise ValueError("I/O operation on closed member reader")
         remaining = self._size - self._pos
@@ -122,8 +122,8 @@ class VibArchive(object):
     """
 
     def __init__(self, path_or_fileobj: Any, source: Optional[str]=None) -> None:
-        self._path = None
-        self._fh = None
+        self._path: Any = None
+        self._fh: Any = None
         if isinstance(path_or_fileobj, (str, bytes, os.PathLike)):
             self._path = os.fspath(path_or_fileobj)
             if isinstance(self._path, bytes):
@@ -138,18 +138,18 @@ class VibArchive(object):
             finally:
                 fh.close()
         else:
-            fh = path_or_fileobj
-            self.source = source or getattr(fh, "name", None) or "<vib>"
-            if not (hasattr(fh, "seekable") and fh.seekable()):
-                data = fh.read(_MAX_IN_MEMORY + 1)
+            stream: Any = path_or_fileobj
+            self.source = source or getattr(stream, "name", None) or "<vib>"
+            if not (hasattr(stream, "seekable") and stream.seekable()):
+                data = stream.read(_MAX_IN_MEMORY + 1)
                 if len(data) > _MAX_IN_MEMORY:
                     raise DepotSecurityError("VIB stream larger than %d bytes refused" % _MAX_IN_MEMORY,
                                              source=self.source)
-                fh = io.BytesIO(data)
-            self._fh = fh
-            self._scan(fh)
-        self._descriptor = None
-        self._signature = None
+                stream = io.BytesIO(data)
+            self._fh = stream
+            self._scan(stream)
+        self._descriptor: Optional[bytes] = None
+        self._signature: Optional[bytes] = None
 
     # ---- parsing ------------------------------------------------------------------------------------
     def _scan(self, fh: IO[bytes]) -> None:
@@ -217,7 +217,7 @@ class VibArchive(object):
         except KeyError:
             raise DepotFormatError("no member %r in VIB" % (name,), source=self.source)
 
-    def _handle(self) -> Optional[Tuple[IO[bytes], bool]]:
+    def _handle(self) -> Tuple[Any, bool]:
         if self._path is not None:
             try:
                 return open(self._path, "rb"), True

@@ -87,7 +87,7 @@ def require_libraries() -> None:
 
 
 def _hash_for(name: str) -> Any:
-    table = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
+    table: Dict[str, Any] = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
              "sha512": hashes.SHA512}
     cls = table.get(name)
     return cls() if cls else None
@@ -101,12 +101,18 @@ def _utc(dt: Optional[datetime.datetime]) -> Optional[datetime.datetime]:
     return dt.astimezone(datetime.timezone.utc)
 
 
-def _not_before(cert: Any) -> Optional[datetime.datetime]:
-    return _utc(getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before)
+def _cert_time(value: datetime.datetime) -> datetime.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
 
 
-def _not_after(cert: Any) -> Optional[datetime.datetime]:
-    return _utc(getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after)
+def _not_before(cert: Any) -> datetime.datetime:
+    return _cert_time(getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before)
+
+
+def _not_after(cert: Any) -> datetime.datetime:
+    return _cert_time(getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after)
 
 
 def _spki(cert: Any) -> bytes:
@@ -181,7 +187,8 @@ def _load_pem_or_der(data: bytes, path: str) -> Tuple[List[Any], List[Any]]:
                 raise InputError("trust_store: %s: unreadable %s block: %s" % (path, name.lower(), e),
                                  source=path)
         return certs, crls
-    for loader, out in ((x509.load_der_x509_certificate, certs), (x509.load_der_x509_crl, crls)):
+    loaders: List[Tuple[Any, List[Any]]] = [(x509.load_der_x509_certificate, certs), (x509.load_der_x509_crl, crls)]
+    for loader, out in loaders:
         try:
             out.append(loader(data))
             break
@@ -231,7 +238,7 @@ def _decode(signature: bytes) -> bytes:
 
 
 def verify_detached(signature: bytes, content: bytes, trust: TrustStore, expiry: str="signing_time",
-                    now: Optional[datetime.datetime]=None) -> Optional[SignatureResult]:
+                    now: Optional[datetime.datetime]=None) -> SignatureResult:
     """Verify a detached PKCS#7 ``signature`` (bytes, PEM or DER) over ``content`` (bytes) against ``trust``
     (a ``TrustStore``). Returns a ``SignatureResult``; ``status="unsigned"`` for an empty signature."""
     require_libraries()
@@ -250,7 +257,7 @@ def verify_detached(signature: bytes, content: bytes, trust: TrustStore, expiry:
 
 
 def _verify(signature: bytes, content: bytes, trust: TrustStore, expiry: str,
-            now: datetime.datetime) -> Optional[SignatureResult]:
+            now: datetime.datetime) -> SignatureResult:
     der = _decode(signature)
     ci = _cms.ContentInfo.load(der, strict=False)
     if ci["content_type"].native != "signed_data":
@@ -269,12 +276,8 @@ def _verify(signature: bytes, content: bytes, trust: TrustStore, expiry: str,
     signer_infos = list(sd["signer_infos"] or ())
     if not signer_infos:
         raise _Bad("PKCS#7 structure has no signer")
-    result = None
-    for si in signer_infos:
-        r = _verify_signer(si, content, certs, trust, expiry, now)
-        if result is None:
-            result = r
-    return result
+    results = [_verify_signer(si, content, certs, trust, expiry, now) for si in signer_infos]
+    return results[0]     # every signer must verify (each raises otherwise); the first one is reported
 
 
 def _find_signer_cert(si: Any, certs: List[Any], trust: TrustStore) -> Any:
@@ -303,7 +306,7 @@ def _find_signer_cert(si: Any, certs: List[Any], trust: TrustStore) -> Any:
 
 
 def _verify_signer(si: Any, content: bytes, certs: List[Any], trust: TrustStore, expiry: str,
-                   now: Optional[datetime.datetime]) -> SignatureResult:
+                   now: datetime.datetime) -> SignatureResult:
     digest_name = si["digest_algorithm"]["algorithm"].native
     halg = _hash_for(digest_name)
     if halg is None:
@@ -357,7 +360,7 @@ def _verify_signer(si: Any, content: bytes, certs: List[Any], trust: TrustStore,
                            ["%s (expired %s)" % (_subject(c), _not_after(c).date()) for c in expired])
 
 
-def _check_signature(cert: Any, si: Any, signed: bytes, halg: Any) -> Optional[str]:
+def _check_signature(cert: Any, si: Any, signed: bytes, halg: Any) -> None:
     sig = si["signature"].native
     algo = si["signature_algorithm"]
     kind = algo.signature_algo
@@ -423,7 +426,7 @@ def _build_chain(cert: Any, certs: List[Any], trust: TrustStore) -> List[Any]:
     raise _Bad("certificate chain longer than %d" % _MAX_CHAIN)
 
 
-def _check_revocation(chain: List[Any], trust: TrustStore) -> Optional[str]:
+def _check_revocation(chain: List[Any], trust: TrustStore) -> None:
     if not trust.crls:
         return
     for i, c in enumerate(chain):

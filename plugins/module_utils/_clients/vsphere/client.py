@@ -125,7 +125,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         return {"http": url, "https": url}
 
     @property
-    def secrets(self) -> List[str]:
+    def secrets(self) -> List[str]:  # type: ignore[override]  # a mixin may declare it as a plain attribute
         return [self._password] if self._password else []
 
     @property
@@ -357,7 +357,8 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         except Exception as exc:
             raise self._err(exc, action, host=host.label)
 
-    def _run_task(self, host: Host, action: str, start: Callable, timeout: int, secrets: Tuple[()]=()) -> None:
+    def _run_task(self, host: Host, action: str, start: Callable[[], Any], timeout: float,
+                  secrets: Any = ()) -> Any:
         try:
             task = start()
         except Exception as exc:
