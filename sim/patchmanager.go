@@ -16,7 +16,6 @@ package main
 
 import (
 	"fmt"
-	"html"
 	"sort"
 	"strings"
 	"time"
@@ -35,7 +34,11 @@ type PatchManager struct {
 	host *Host
 }
 
-func esc(s string) string { return html.EscapeString(s) }
+// esc escapes XML text and attribute values. Only & < > " are escaped (an apostrophe stays literal, as Python's
+// xml.sax.saxutils escaping leaves it), so URL-redacting readers do not cut a "&#39;" character reference apart.
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\"", "&quot;")
+
+func esc(s string) string { return xmlEscaper.Replace(s) }
 
 func hasOpt(spec *types.HostPatchManagerPatchManagerOperationSpec, opt string) bool {
 	if spec == nil {

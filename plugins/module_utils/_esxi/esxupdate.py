@@ -164,7 +164,7 @@ def fault_error(text: Optional[str]) -> Optional[Dict[str, Any]]:
         code = int(m.group(1))
     if doc:
         res = esxupdate_result(doc.group(0))
-        if res["error"]:
+        if res["error"] and res["parse_error"] is None:
             return res["error"]
     if code is not None:
         return error_for_code(code) if code not in SUCCESS_CLASSES else None

@@ -109,6 +109,17 @@ def test_slow_tasks_timeout_then_complete(client, host, sim):
     assert r["vibs"] and r["error"] is None
 
 
+def test_vib_download_error_has_code_7_and_its_texts(client, host, depot_server):
+    url = depot_server.url_for("no/such/thing.vib?token=S3cr3tT0ken")
+    with client.ruleset_open(host):
+        with pytest.raises(TaskFailedError) as ei:
+            client.patch_install(host, vib_urls=[url])
+    e = ei.value
+    assert e.details["error_class"] == "VibDownloadError" and e.details["error_code"] == 7
+    assert any("no/such/thing.vib" in m and "404" in m for m in e.details["error_messages"])
+    assert "S3cr3tT0ken" not in json.dumps(e.to_result()) and "S3cr3tT0ken" not in str(e)
+
+
 def test_invalid_arguments(client, host):
     with pytest.raises(VSphereError) as ei:
         client.patch_scan(host, meta_urls=[""])

@@ -312,6 +312,9 @@ def test_fault_text_with_document_payload():
     e = fault_error("/usr/sbin/esxupdate returned with exit status: 14; " + d)
     assert e == {"class": "DependencyError", "code": 14, "messages": ["Unable to resolve dependencies.",
                                                                       "VIB a requires b."]}
+    broken = d.replace("<problemset>", "<problemset")  # e.g. cut apart by a redactor: fall back to the exit status
+    assert fault_error("/usr/sbin/esxupdate returned with exit status: 14; " + broken) == \
+        {"class": "DependencyError", "code": 14, "messages": []}
     assert fault_error("something else entirely") is None
     assert fault_error("/usr/sbin/esxupdate returned with exit status: 80") is None  # a success
 
