@@ -36,6 +36,21 @@ OTHER_HOSTS = ["c-conc", "c-runner", "c-sig-main"]
 ALL_HOSTS = FAULT_HOSTS + list(SIG_HOSTS.values()) + OTHER_HOSTS
 
 
+class FlingDepot(object):
+    """The campaign's depot: only the real ESXi 8.0U2 USB NIC fling component (small, so each run loads it fast)."""
+
+    def __init__(self, srv):
+        fling = os.path.join(ROOT, "tests", "fixtures", "real", "itiligent__ESXi-Custom-ISO", "8-updates",
+                             "ESXi80U2-VMKUSB-NIC-FLING-67561870-component-22416446.zip")
+        self.srv = srv
+        self.all_url = srv.make_depot("fling80u2", [fling])
+
+
+@pytest.fixture(scope="module")
+def depots(_depot_server_module):  # noqa: F811  (the patch conftest's fixture of every real bundle is not needed)
+    return FlingDepot(_depot_server_module)
+
+
 @pytest.fixture(scope="module")
 def vc():
     topo = {"datacenters": [{"name": "DC1", "clusters": [
