@@ -622,6 +622,15 @@ func (m *MethodExecuter) vibInstall(ns, typ string, a cliArgs) (string, *SoapFau
 // --allow-downgrades is specified), but they will not be removed. Any VIBs in the image profile which
 // are not related to any installed VIBs will be added to the host." profile install (replace the
 // whole image) is modelled as update plus removal of VIBs not in the profile (needs --ok-to-remove).
+// majorMinor: "8.0.3" -> "8.0".
+func majorMinor(v string) string {
+	f := strings.Split(v, ".")
+	if len(f) < 2 {
+		return ""
+	}
+	return f[0] + "." + f[1]
+}
+
 func (m *MethodExecuter) profileUpdate(ns, typ string, a cliArgs) (string, *SoapFault) {
 	h := m.host
 	if a.one("profile") == "" {
@@ -647,6 +656,17 @@ func (m *MethodExecuter) profileUpdate(ns, typ string, a cliArgs) (string, *Soap
 	inMM := h.inMaintenance()
 	h.mu.Lock()
 	base := h.base()
+	// OBSERVED (facts, "Validation"): profile install/update refuse a major.minor downgrade (DowngradeError,
+	// no errno), whatever the options
+	for _, v := range cands {
+		if v.Name == "esx-base" && base.Version != "" {
+			newVer, _, _ := splitVR(v.Version)
+			if majorMinor(newVer) != "" && CompareVersions(majorMinor(newVer), majorMinor(base.Version)) < 0 {
+				h.mu.Unlock()
+				return "", engineFault(engErr("DowngradeError", "Downgrade ESXi from version %s to %s is not supported.\nPlease refer to the log file for more details.", majorMinor(base.Version), majorMinor(newVer)))
+			}
+		}
+	}
 	plan, err := PlanInstall(base, h.Acceptance, cands, InstallOpts{Mode: "profile", Force: a.flag("force"),
 		NoLiveInstall: a.flag("noliveinstall"), MaintenanceOK: inMM || a.flag("maintenancemode"),
 		AllowDowngrade: a.flag("allowdowngrades") || ns == "software.profile.install", NoSigCheck: a.flag("nosigcheck")})

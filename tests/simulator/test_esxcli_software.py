@@ -120,6 +120,17 @@ def test_depot_down_and_unreachable(sim, host, depot_server):
     assert ec.esxcli(host, "software vib install", depot=[url], dryrun=True)["VIBsInstalled"] == VIB_80U2
 
 
+def test_profile_update_refuses_a_major_minor_downgrade(sim, host, depot_server):
+    # esximage refuses a profile install/update to a lower major.minor (facts "Validation": DowngradeError)
+    url = depot_server.make_esxi_update_depot(name="esxi-7.0-synthetic", version="7.0.3", build="21930508",
+                                              vmkapi=9, platform="7.0")
+    prof = depot_server.last_update["profile"]
+    for cmd in ("software profile update", "software profile install"):
+        detail = fault_of(ec.esxcli, host, cmd, depot=[url], profile=prof, allowdowngrades=True, oktoremove=True)
+        assert "[DowngradeError]" in detail and "Downgrade ESXi from version 8.0 to 7.0 is not supported." in detail
+    assert sim.state(HOST)["pending_vibs"] is None
+
+
 def test_profile_update_keeps_other_vibs_and_reboots_into_new_build(sim, host, depot_server):
     url = depot_server.make_esxi_update_depot()
     upd = depot_server.last_update
