@@ -320,7 +320,8 @@ class HostDeploy(EndMixin):
             return
         do_reboot = reboot_decision(p.get("reboot") or "auto", changed, reboot_needed, False)
         if do_reboot:
-            need = maintenance_for_reboot(self.client.in_maintenance_mode(self.host), p.get("maintenance_mode"))
+            need = maintenance_for_reboot(self.client.in_maintenance_mode(self.host),
+                                          str(p.get("maintenance_mode") or "auto"))
             if need == "skip":
                 self.run.warn("host %s: a reboot is needed but maintenance_mode is never: not rebooting"
                               % self.host.name)
@@ -356,8 +357,8 @@ class HostDeploy(EndMixin):
         """Enter maintenance mode within ``maintenance_mode_timeout``; a timeout names the VMs that did not
         evacuate."""
         p = self.params
-        timeout = int(p.get("maintenance_mode_timeout") if p.get("maintenance_mode_timeout") is not None
-                      else MAINTENANCE_MODE_TIMEOUT)
+        value = p.get("maintenance_mode_timeout")
+        timeout = int(value) if value is not None else MAINTENANCE_MODE_TIMEOUT
         if self.phase != Phase.MAINTENANCE:
             self.goto(Phase.MAINTENANCE, renew=timeout or INSTALL_TASK_TIMEOUT)
         self.start_marker()

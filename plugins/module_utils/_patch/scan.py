@@ -180,7 +180,7 @@ class RunContext(object):
                                   host=host.name, source=redact_url(err.get("url")) if err.get("url") else None,
                                   host_errors=[{"error_class": e.get("error_class"),
                                                 "message": redact_url(e.get("message"))} for e in res["errors"]])
-        return _scan.from_host_status(self.depot, res.get("status") or []), [redact_url(u) for u in meta + bundles]
+        return _scan.from_host_status(self.depot, res.get("status") or []), [str(redact_url(u)) for u in meta + bundles]
 
     def scan_host(self, host: Any, info: Optional[Dict[str, Any]] = None,
                   engine: Optional[str] = None) -> Tuple[Dict[str, Any], Optional[List[Any]]]:

@@ -19,10 +19,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import VSphereError
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import HAS_PYVMOMI, vim
-
-if not HAS_PYVMOMI:  # pragma: no cover
-    vim = None  # noqa: F811
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import vim
 
 
 class HostFieldsMixin(object):
