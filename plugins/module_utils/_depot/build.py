@@ -125,13 +125,13 @@ class _Builder(object):
         kw["http"] = self.http
         self.depot = load_depot(**kw)
         self.warnings.extend(self.depot.warnings)
-        units = {}
+        units: Dict[str, str] = {}
         for m in self.depot.metadata:
-            units[_label(m.url)] = m.url
+            units[_label(m.url) or m.url] = m.url
         for src in kw["sources"]:
             src = src.strip()
             if is_url(src):
-                units[_label(src)] = src
+                units[_label(src) or src] = src
             else:
                 path = os.path.abspath(os.path.expanduser(src[7:] if src.lower().startswith("file://") else src))
                 units[path] = path
@@ -157,7 +157,7 @@ class _Builder(object):
             data = self.http.bodies.get(head[1])
             if data is None:
                 data = self.http.get_bytes(head[1], expect="zip", max_bytes=MAX_METADATA_ZIP)
-            sz = SafeZip(io.BytesIO(data), redact_url(head[1]))
+            sz = SafeZip(io.BytesIO(data), redact_url(head[1]) or head[1])
         else:
             sz = SafeZip(head[1], head[1])
         for m in members:
@@ -330,7 +330,7 @@ class _Builder(object):
             self.warnings.append("VIB %s has no relative-path in its record; placed at %s" % (vid, rel))
         return _safe_relpath(rel, "VIB %s" % vid)
 
-    def vib_expected(self, vid: str) -> Optional[Tuple[str, str]]:
+    def vib_expected(self, vid: str) -> Tuple[Optional[str], Optional[str]]:
         c = self.depot.vibs[vid].checksum
         if c is None or not c.value:
             return None, None
@@ -354,7 +354,7 @@ class _Builder(object):
             if not expected:
                 return entry.get("vib") == vid
         if expected:
-            return self._hash_file(path, algo) == expected
+            return self._hash_file(path, algo or "sha256") == expected
         return entry.get("vib") == vid and entry.get("sha256") == self._hash_file(path, "sha256")
 
     def fetch_vib(self, vid: str, rel: str) -> int:
@@ -367,6 +367,7 @@ class _Builder(object):
             self.warnings.append("VIB %s: no sha-256 in its metadata record; copied without verification" % vid)
         path = self._path(rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp: Optional[str]
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".part-")
         os.close(fd)
         try:
@@ -392,7 +393,7 @@ class _Builder(object):
             if packed and packed != size:
                 self.warnings.append("VIB %s: %d bytes, its record says %d (packed-size)" % (vid, size, packed))
             if expected is not None:
-                got = self._hash_file(tmp, algo)
+                got = self._hash_file(tmp, algo or "sha256")
                 if got != expected:
                     raise ChecksumError("VIB %s: %s checksum %s does not match %s in its metadata record"
                                         % (vid, algo, got, expected), source=_label(ref), vib=vid)
@@ -508,7 +509,7 @@ def build_depot(params: Dict[str, Any], check_mode: bool=False) -> Dict[str, Any
                 _prune_dirs(dest, rel)
 
         token = params.get("download_token")
-        sources = [redact_url(s) if is_url(s) else s for s in b.depot.sources]
+        sources = [(redact_url(s) or s) if is_url(s) else s for s in b.depot.sources]
         if token:
             sources = [s.replace(token, "********") for s in sources]
         manifest = {"format": MANIFEST_FORMAT, "sources": sources, "files": new_files,

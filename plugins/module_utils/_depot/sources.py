@@ -202,9 +202,11 @@ class _Loader(object):
         self.cache.put(digest, content)
         return content
 
-    def _add_unit(self, content: Depot, digest: str, vib_base: Optional[Callable]=None,
+    def _add_unit(self, content: Optional[Depot], digest: str, vib_base: Optional[Callable]=None,
                   sidecar_base: Optional[Callable]=None) -> None:
         """Merge one unit's content; ``vib_base(relative_path) -> ref or None`` locates .vib files."""
+        if content is None:   # only when the caller asked for a cached unit and it was gone
+            raise DepotFormatError("internal error: no content for metadata unit %s" % digest)
         d = self.depot
         d.vibs.update(content.vibs)
         d.bulletins.update(content.bulletins)
@@ -214,15 +216,16 @@ class _Loader(object):
         d.warnings.extend(content.warnings)
         self.unit_digests.append(digest)
         if vib_base is not None:   # vib id -> vib_base(relative_path), resolved on lookup (no pass over every VIB)
-            d.vib_files.add_located(content.vibs, vib_base)
+            d.vib_files.add_located(content.vibs, vib_base)  # type: ignore[attr-defined]  # a LocatedMap (models)
         if sidecar_base is not None:
             for vid, rec in content.descriptor_signatures.items():
                 d.descriptor_signatures[vid] = {k: (sidecar_base(p) if p else None) for k, p in rec.items()}
 
-    def metadata_zip_bytes(self, data: bytes, label: str, vib_base: Callable,
+    def metadata_zip_bytes(self, data: bytes, label: Optional[str], vib_base: Optional[Callable],
                            sidecar_base: Optional[Callable]=None) -> None:
         digest = hashlib.sha256(data).hexdigest()
-        content = self._content(digest, label, lambda: parse_metadata_zip(data, label))
+        name = label or "metadata.zip"
+        content = self._content(digest, name, lambda: parse_metadata_zip(data, name))
         self._add_unit(content, digest, vib_base, sidecar_base)
 
     # ---- source kinds ------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ class _Loader(object):
             raise DepotFormatError("empty depot source", source=repr(source))
         source = source.strip()
         if is_url(source):
-            self.depot.sources.append(redact_url(source))
+            self.depot.sources.append(redact_url(source) or source)
             return self.load_url(source)
         if source.lower().startswith("file://"):
             source = urlsplit(source).path
@@ -246,12 +249,12 @@ class _Loader(object):
         if head.startswith(b"!<arch>") or path.lower().endswith(".vib"):
             return self.load_vib(path)
         if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-            src = path
+            src: Any = path
             known = self.cache.path_digest(path)   # recorded for this unchanged file: no read (cache.py)
             if known is not None or os.path.getsize(path) <= WARM_HASH_MAX:
                 # a metadata.zip parsed before is found by its digest without opening the archive
                 data = None if known is not None else _read_file(path, WARM_HASH_MAX)
-                digest = known or self.cache.remember_path(path, hashlib.sha256(data).hexdigest())
+                digest = known or self.cache.remember_path(path, hashlib.sha256(data or b"").hexdigest())
                 if self.cache.has(digest):
                     content = self._content(digest, path, None)
                     if content is not None:
@@ -353,7 +356,7 @@ class _Loader(object):
         """``relative_path -> ref`` of the .vib if it exists in container ``c`` (None otherwise)."""
         listing: Dict[Any, Any] = {}
 
-        def names_in(d: str) -> Dict[str, Any]:
+        def names_in(d: str) -> Any:
             names = listing.get(d)
             if names is None:
                 try:
@@ -420,7 +423,7 @@ class _Loader(object):
             return self.load_vib(io.BytesIO(data), label=redact_url(url), ref=url)
         if path.endswith(".zip"):
             data = http.get_bytes(url, expect="zip")
-            sz = SafeZip(io.BytesIO(data), redact_url(url), ref=url)
+            sz = SafeZip(io.BytesIO(data), redact_url(url) or url, ref=url)
             try:
                 return self.load_zip(sz, 0)
             finally:
@@ -523,7 +526,7 @@ def _url_base(base: str) -> Callable:
     return locate
 
 
-def _relabel(content: Depot, old: str, new: str) -> Depot:
+def _relabel(content: Depot, old: Optional[str], new: str) -> Depot:
     """A shallow copy of cached unit content with ``source`` fields moved from label ``old`` to ``new``."""
     def fix(s: Optional[str]) -> Optional[str]:
         if s and old and s.startswith(old):

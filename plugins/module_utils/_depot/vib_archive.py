@@ -258,16 +258,18 @@ class VibArchive(object):
         return io.BufferedReader(_MemberReader(fh, 0, self.size, owns, "<whole archive>", self.source), 1024 * 1024)
 
     @property
-    def descriptor_bytes(self) -> Optional[bytes]:
-        if self._descriptor is None:
-            self._descriptor = self.read(DESCRIPTOR, _MAX_DESCRIPTOR)
-        return self._descriptor
+    def descriptor_bytes(self) -> bytes:
+        data = self._descriptor
+        if data is None:
+            data = self._descriptor = self.read(DESCRIPTOR, _MAX_DESCRIPTOR)
+        return data
 
     @property
-    def signature_bytes(self) -> Optional[bytes]:
-        if self._signature is None:
-            self._signature = self.read(SIGNATURE, _MAX_SIGNATURE) if SIGNATURE in self._index else b""
-        return self._signature
+    def signature_bytes(self) -> bytes:
+        data = self._signature
+        if data is None:
+            data = self._signature = self.read(SIGNATURE, _MAX_SIGNATURE) if SIGNATURE in self._index else b""
+        return data
 
     @property
     def payload_names(self) -> List[str]:

@@ -208,6 +208,7 @@ class _Job(object):
     def _host(self, host: Host, rec: Dict[str, Any], cat: Optional[Dict[str, Any]], tag: Optional[Dict[str, Any]],
               names: Dict[str, str]) -> None:
         req = self.req
+        cat_name = cat["name"] if cat else ""
         attached = set(self.vapi.attached_tag_ids(host.moid)) if cat and cat["id"] else set()
         mine = sorted(i for i in attached if i in names)        # this category's tags on the host
         before = sorted(names[i] for i in mine)
@@ -215,13 +216,15 @@ class _Job(object):
         rec["tags_after"] = list(before)      # what the host has, until something changes
         detach, attach = [], None
         if req["state"] == "present":
+            if tag is None:   # _ensure_tag always gives one for state present (a placeholder in check mode)
+                raise FleetpatchError("internal error: no tag record to attach", host=host.name)
             others = [i for i in mine if i != tag["id"]]
             if req["exclusive"]:
                 detach = others
-            elif others and cat["cardinality"] == "SINGLE":
+            elif others and (cat or {}).get("cardinality") == "SINGLE":
                 raise InputError("tag category %s allows one tag per host (cardinality SINGLE) and the host has %s; "
                                  "set exclusive: true to replace it"
-                                 % (cat["name"], ", ".join(names[i] for i in others)), host=host.name)
+                                 % (cat_name, ", ".join(names[i] for i in others)), host=host.name)
             if tag["id"] is None or tag["id"] not in attached:
                 attach = tag
         elif tag is not None:
@@ -241,14 +244,14 @@ class _Job(object):
         current = set(before)
         # SINGLE cardinality: detach first, or vCenter refuses the new tag ("Tagging cardinality violation")
         for i in detach:
-            self.vapi.detach(i, host.moid, what="detach tag %s/%s from host %s" % (cat["name"], names[i], host.name))
+            self.vapi.detach(i, host.moid, what="detach tag %s/%s from host %s" % (cat_name, names[i], host.name))
             current.discard(names[i])
             rec["detached"].append(names[i])
             rec["tags_after"] = sorted(current)
             rec["changed"] = True
         if attach is not None:
             self.vapi.attach(attach["id"], host.moid,
-                             what="attach tag %s/%s to host %s" % (cat["name"], attach["name"], host.name))
+                             what="attach tag %s/%s to host %s" % (cat_name, attach["name"], host.name))
             current.add(attach["name"])
             rec["attached"] = [attach["name"]]
             rec["tags_after"] = sorted(current)
