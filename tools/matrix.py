@@ -58,7 +58,7 @@ CONTROLLER_PYTHONS = {
     "2.22": ["3.13", "3.14"],
 }
 KNOWN = ["2.16", "2.17", "2.18", "2.19", "2.20", "2.21"]  # used only when PyPI cannot be asked
-TEST_TOOLS = ["pytest", "pytest-xdist", "pytest-mock", "mock", "pytest-timeout"]
+TEST_TOOLS = ["pytest", "pytest-xdist", "pytest-mock", "mock", "pytest-timeout", "jsonschema", "pyyaml"]
 # Not copied for the units run (caches, the venv, build output).
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", ".cache", ".collections", ".bin", "output", "__pycache__",
                                      "*.pyc", ".pytest_cache", ".mypy_cache", ".ruff_cache", "*.tar.gz", "build")

@@ -125,22 +125,23 @@ hostname: vcenter.example.com
 validate_certs: true
 ca_path: /etc/pki/tls/certs/vcenter-ca.pem
 
-# Only hosts of clusters not managed with a single image, a group for hosts in maintenance mode, cached for an hour
----
-plugin: fleetpatch.esxi.esxi_hosts
-hostname: vcenter.example.com
-filters:
-  - esxi_connection_state == 'connected'
-  - not (esxi_image_managed | default(false))
-groups:
-  in_maintenance: esxi_in_maintenance_mode
-keyed_groups:
-  - key: esxi_version.split('.')[0]
-    prefix: esxi_major
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: ~/.ansible/fleetpatch/inventory-cache
-cache_timeout: 3600
+# A second file, prod.esxi_hosts.yml: only connected hosts of clusters not managed with a single image, a group
+# for hosts in maintenance mode, a group per major version, cached for an hour:
+#
+# plugin: fleetpatch.esxi.esxi_hosts
+# hostname: vcenter.example.com
+# filters:
+#   - esxi_connection_state == 'connected'
+#   - not (esxi_image_managed | default(false))
+# groups:
+#   in_maintenance: esxi_in_maintenance_mode
+# keyed_groups:
+#   - key: esxi_version.split('.')[0]
+#     prefix: esxi_major
+# cache: true
+# cache_plugin: ansible.builtin.jsonfile
+# cache_connection: ~/.ansible/fleetpatch/inventory-cache
+# cache_timeout: 3600
 """
 
 import re
@@ -179,8 +180,9 @@ def read_hosts(params):
     records = []
     with VSphereClient.from_params(params) as client:
         hosts = client.find_hosts()
-        bulk = getattr(client, "hosts_facts", None)     # one property-collector call for every host
-        facts = bulk(hosts) if bulk else {}
+        facts = {}
+        if hasattr(client, "hosts_facts"):     # one property-collector call for every host
+            facts = client.hosts_facts(hosts)
         managed = {}
         for h in hosts:
             f = facts.get(h.moid) or client.host_facts(h)
