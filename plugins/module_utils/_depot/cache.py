@@ -34,6 +34,7 @@ import threading
 from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import parse as _p
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     Bulletin, Checksum, Component, Depot, FileList, ImageProfile, Payload, Vib,
@@ -248,8 +249,9 @@ class _File(object):
         return out
 
 
-class CacheFileError(ValueError):
-    """A cache file that passed its checks at load time turned out unreadable later (disk corruption)."""
+class CacheFileError(DepotFormatError):
+    """A cache file that passed its checks at load time turned out unreadable later (disk corruption): a clear
+    failure naming the file (records are read lazily, after the load). Deleting the file fixes it."""
 
 
 class LazyRecords(Mapping):
@@ -258,25 +260,49 @@ class LazyRecords(Mapping):
 
     def __init__(self, f: _File, kind: str, decode: Callable[[list], object], path: str) -> None:
         n = f.head["counts"][kind]
-        raw = f.section(kind + "_ids")
-        keys = bytes(raw).decode("utf-8").split(_NUL) if n else []
-        if len(keys) != n:
-            raise ValueError("%s: %d keys for %d records" % (kind, len(keys), n))
+        if not isinstance(n, int) or n < 0:
+            raise ValueError("%s: bad record count" % kind)
         self._f = f
         self._kind = kind
         self._decode = decode
         self._path = path
-        self._index = dict(zip(keys, range(n)))
-        if len(self._index) != n:
-            raise ValueError("%s: duplicate keys" % kind)
-        self._keys = keys
+        self._n = n
+        self._keys_list: Optional[List[str]] = None    # the key list and its index: read on first use
+        self._index_map: Optional[Dict[str, int]] = None
         self._off: Optional[array.array] = None
         self._done: Dict[str, object] = {}
         self._single = 0
         self._lock = threading.Lock()
 
+    @property
+    def _keys(self) -> List[str]:
+        if self._keys_list is None:
+            self._load_keys()
+        assert self._keys_list is not None
+        return self._keys_list
+
+    @property
+    def _index(self) -> Dict[str, int]:
+        if self._index_map is None:
+            self._load_keys()
+        assert self._index_map is not None
+        return self._index_map
+
+    def _load_keys(self) -> None:
+        n = self._n
+        raw = self._f.section(self._kind + "_ids")
+        try:
+            keys = bytes(raw).decode("utf-8").split(_NUL) if n else []
+        except UnicodeDecodeError as exc:
+            raise CacheFileError("the depot cache file is damaged (%s); delete it" % exc, source=self._path)
+        index = dict(zip(keys, range(n)))
+        if len(keys) != n or len(index) != n:
+            raise CacheFileError("the depot cache file is damaged (%s: %d keys for %d records); delete it"
+                                 % (self._kind, len(keys), n), source=self._path)
+        self._keys_list, self._index_map = keys, index
+
     def __len__(self) -> int:
-        return len(self._keys)
+        return self._n
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
@@ -304,7 +330,7 @@ class LazyRecords(Mapping):
             try:
                 model = self._decode(json.loads(bytes(sec[a:b]).decode("utf-8")))
             except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
-                raise CacheFileError("depot cache file %s is damaged (%s); delete it" % (self._path, exc))
+                raise CacheFileError("the depot cache file is damaged (%s); delete it" % exc, source=self._path)
             self._done[key] = model
             return model
 
@@ -320,7 +346,7 @@ class LazyRecords(Mapping):
                 if k not in done:
                     done[k] = decode(r)
         except (ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as exc:
-            raise CacheFileError("depot cache file %s is damaged (%s); delete it" % (self._path, exc))
+            raise CacheFileError("the depot cache file is damaged (%s); delete it" % exc, source=self._path)
 
     def values(self):  # type: ignore[override]
         with self._lock:

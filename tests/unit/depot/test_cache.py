@@ -173,3 +173,28 @@ def test_unwritable_cache_dir_is_not_an_error(tmp_path):
     blocker.write_text("x")
     d = load_depot([HOST_DB], cache_dir=str(blocker))
     assert d.counts()["vibs"] == 136
+
+
+def test_a_record_damaged_after_the_load_is_a_clear_failure_naming_the_file(tmp_path):
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError
+    d = load_depot([HOST_DB])
+    path = str(tmp_path / "x.fpdc")
+    data = bytearray(encode(d))
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+    lazy = open_cached(path, d.digest)
+    head = json.loads(bytes(data).split(b"\n", 1)[0])
+    a, n = head["sections"]["vibs"]
+    base = bytes(data).index(b"\n") + 1
+    data[base + a:base + a + 8] = b"\xff" * 8           # the first record, after the checks at load
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+    damaged = open_cached(path, d.digest)
+    first = next(iter(damaged.vibs))
+    try:
+        damaged.vibs[first]
+    except DepotFormatError as e:
+        assert e.source == path and "damaged" in str(e)
+    else:
+        raise AssertionError("no error")
+    assert lazy.vibs is not None
