@@ -547,8 +547,8 @@ hosts:
         C(missing) (bulletin ids)."
       type: dict
     steps:
-      description: The steps run, with C(status) (V(applied), V(no_change), V(staged), V(failed)), C(dry_run)
-        and C(result) (VIBs installed, removed, skipped, C(reboot_required), message).
+      description: The steps run, with C(status) (V(applied), V(no_change), V(staged), V(failed), V(refused)),
+        C(dry_run) and C(result) (VIBs installed, removed, skipped, C(reboot_required), message).
       type: list
       elements: dict
     maintenance_mode:
@@ -583,6 +583,29 @@ hosts:
       description: The host's state after a failure, as RV(host_state).
       type: dict
       returned: on failure
+    converge:
+      description: "What an earlier, unfinished run of this module left on the host (its marker): C(earlier_run),
+        C(earlier_phase), C(earlier_outcome), C(adopted) (this run took over its maintenance mode and firewall
+        changes) and C(notes)."
+      type: dict
+      returned: when an earlier run left a marker
+      version_added: 0.2.0
+    converged:
+      description: "On a host with nothing to install: C(from_run) and C(done), what this run finished for that
+        earlier run (for example V(exited maintenance mode))."
+      type: dict
+      returned: when a compliant host still had changes of an earlier run to undo
+      version_added: 0.2.0
+    lock_taken_over:
+      description: The stale lock this run took over (C(run), C(holder), C(expires)).
+      type: dict
+      returned: when the host's lock had expired or its process was gone
+      version_added: 0.2.0
+run_id:
+  description: The id of this run (O(run_id) or generated), as recorded in the host lock, marker and events.
+  returned: always
+  type: str
+  version_added: 0.2.0
 depot_digest:
   description: sha256 over the depot metadata used.
   returned: success

@@ -147,191 +147,239 @@ def build(depot, inventory, groups, bulletin_ids=(), product_line="embeddedEsx",
 
     ``groups``: the host's scan (``_scan.classify``/``from_host_status`` shape); ``inventory``: its VIBs (Vib);
     ``explicit``: the ids the user named (refused when not applicable); ``exclude``: ids never added as a
-    dependency. Raises ``InputError`` for an unknown profile; every other problem is a blocker of the plan."""
-    inventory = list(inventory)
-    plan = DeployPlan(selected=list(bulletin_ids), profile=profile, before=inventory)
-    explicit = set(explicit or ())
-    exclude = set(exclude or ())
-    by_id = {}
-    for g in ("installed", "missing", "superseded", "not_applicable"):
-        for e in groups.get(g, ()):
-            by_id[e["id"]] = (g, e)
+    dependency. Raises ``InputError`` for an unknown profile; every other problem is a blocker of the plan.
 
-    wanted = []
-    for bid in bulletin_ids:
-        g, e = by_id.get(bid, (None, None))
-        if g == "missing":
-            wanted.append(bid)
-        elif g in ("installed", "superseded"):
-            plan.skip.append({"id": bid, "type": "bulletin", "reason": g, "detail": e.get("reason", ""),
-                              "by": e.get("superseded_by")})
-        elif g == "not_applicable":
-            if bid in explicit:
-                plan.blockers.append({"type": "not_applicable", "bulletin": bid,
-                                      "detail": "bulletin %s is not applicable to the host (%s)"
-                                      % (bid, e.get("reason", ""))})
-            else:
-                plan.not_applicable_count += 1
-        elif bid in explicit:
-            plan.blockers.append({"type": "not_scanned", "bulletin": bid,
-                                  "detail": "bulletin %s was not reported by the scan of the host" % bid})
+    Phases (``_Builder``): the selected bulletins against the scan; the profile; the bulletins with their
+    dependencies from the depot; profile and bulletins merged into one transaction when the profile alone would
+    break the host; removal on request; the acceptance level."""
+    b = _Builder(depot, inventory, product_line, version, profile)
+    wanted = b.wanted(groups, bulletin_ids, set(explicit or ()))
+    removal, p1_blockers, prof_cands = b.profile_phase(allow_removal) if profile else ([], [], [])
+    chosen, cands, p2 = b.bulletin_phase(wanted, set(exclude or ()))
+    if p1_blockers and p2 is not None and b.plan.steps and b.plan.steps[0].kind == "profile_update":
+        p1_blockers = b.merge_profile(prof_cands, cands, p1_blockers)
+    b.plan.blockers.extend(p1_blockers)
+    stepped = set()
+    for st in b.plan.steps:
+        stepped.update(st.bulletins)
+    b.plan.bulletins = [x for x in chosen if x in stepped]
+    if removal:
+        b.removal_phase(removal)
+    b.acceptance_phase(host_acceptance, allow_acceptance_change)
+    return b.finish()
 
-    catalog_vibs = [v for v in depot.vibs.values() if v.applies_to(product_line, version)]
-    catalog = VibIndex(catalog_vibs)
-    owner = _bulletin_owner(depot, product_line, version)
-    base = list(inventory)
-    all_install, all_remove = [], []
 
-    # ---- profile ---------------------------------------------------------------------------------------
-    removal = []
-    p1_blockers = []
-    prof_cands = []
-    if profile:
+class _Builder(object):
+    """The state shared by the phases of ``build``: the plan, the host's VIB set as the steps change it
+    (``base``), everything installed and removed so far, the depot catalogue for the host."""
+
+    def __init__(self, depot, inventory, product_line, version, profile):
+        self.depot = depot
+        self.inventory = list(inventory)
+        self.product_line = product_line
+        self.profile = profile
+        self.plan = DeployPlan(selected=[], profile=profile, before=self.inventory)
+        self.catalog = VibIndex([v for v in depot.vibs.values() if v.applies_to(product_line, version)])
+        self.owner = _bulletin_owner(depot, product_line, version)
+        self.base = list(self.inventory)
+        self.all_install = []
+        self.all_remove = []
+
+    def _apply(self, base, cands):
+        return apply_candidates(base, cands, None, self.product_line, catalog=self.catalog)
+
+    def _add_step(self, kind, res, bulletins, profile=None):
+        self.plan.steps.append(Step(kind, install=list(res.install), remove=list(res.remove), bulletins=bulletins,
+                                    profile=profile, requirements=change_requirements(res.install, res.remove)))
+        self.all_install.extend(res.install)
+        self.all_remove.extend(res.remove)
+        self.plan.replaces.update(res.replaces)
+
+    def wanted(self, groups, bulletin_ids, explicit):
+        """The selected bulletins that are missing; the others as skips or blockers."""
+        plan = self.plan
+        plan.selected = list(bulletin_ids)
+        by_id = {}
+        for g in ("installed", "missing", "superseded", "not_applicable"):
+            for e in groups.get(g, ()):
+                by_id[e["id"]] = (g, e)
+        wanted = []
+        for bid in bulletin_ids:
+            g, e = by_id.get(bid, (None, None))
+            if g == "missing":
+                wanted.append(bid)
+            elif g in ("installed", "superseded"):
+                plan.skip.append({"id": bid, "type": "bulletin", "reason": g, "detail": e.get("reason", ""),
+                                  "by": e.get("superseded_by")})
+            elif g == "not_applicable":
+                if bid in explicit:
+                    plan.blockers.append({"type": "not_applicable", "bulletin": bid,
+                                          "detail": "bulletin %s is not applicable to the host (%s)"
+                                          % (bid, e.get("reason", ""))})
+                else:
+                    plan.not_applicable_count += 1
+            elif bid in explicit:
+                plan.blockers.append({"type": "not_scanned", "bulletin": bid,
+                                      "detail": "bulletin %s was not reported by the scan of the host" % bid})
+        return wanted
+
+    def profile_phase(self, allow_removal):
+        """The profile's VIBs on the host. Returns (VIBs to remove on request, blockers, the profile's VIBs)."""
+        plan, depot, profile = self.plan, self.depot, self.profile
         prof = depot.profiles.get(profile)
         if prof is None:
             raise InputError("image profile %s is not in the depot (profiles: %s)"
                              % (profile, ", ".join(sorted(depot.profiles)) or "none"))
-        missing_records = [vid for vid in prof.vib_ids if vid not in depot.vibs]
-        for vid in missing_records:
+        for vid in [vid for vid in prof.vib_ids if vid not in depot.vibs]:
             plan.blockers.append({"type": "missing_vib", "vib": vid,
                                   "detail": "image profile %s lists VIB %s, which is not in the depot" % (profile, vid)})
         cands = [depot.vibs[vid] for vid in prof.vib_ids if vid in depot.vibs]
-        p1 = apply_candidates(base, cands, None, product_line, catalog=catalog)
+        p1 = self._apply(self.base, cands)
         plan.skip.extend(s for s in _skip_entries(p1.skipped) if s["reason"] != "already_installed")
         names = {v.name for v in cands}
         extra = [v for v in p1.result if v.name not in names]
+        removal = []
         if allow_removal:
             removal = extra
         else:
             plan.kept = [v.id for v in extra]
         plan.findings.extend(f for f in p1.findings if f.severity != "error")
-        for f in p1.findings:
-            if f.severity == "error" and f.type in _BLOCKING:
-                p1_blockers.append({"type": f.type, "vib": f.vib, "detail": f.detail})
-        prof_cands = cands
+        blockers = [{"type": f.type, "vib": f.vib, "detail": f.detail} for f in p1.findings
+                    if f.severity == "error" and f.type in _BLOCKING]
         if p1.changed:
-            plan.steps.append(Step("profile_update", install=list(p1.install), remove=list(p1.remove),
-                                   bulletins=sorted({owner[v.id] for v in p1.install if v.id in owner}),
-                                   profile=profile,
-                                   requirements=change_requirements(p1.install, p1.remove)))
-            all_install.extend(p1.install)
-            all_remove.extend(p1.remove)
-            plan.replaces.update(p1.replaces)
-        base = p1.result
+            self._add_step("profile_update", p1, sorted({self.owner[v.id] for v in p1.install if v.id in self.owner}),
+                           profile=profile)
+        self.base = p1.result
+        return removal, blockers, cands
 
-    # ---- bulletins (+ dependencies from the depot) --------------------------------------------------------
-    chosen = list(wanted)
-    cands = []
-    seen = set()
+    def bulletin_phase(self, wanted, exclude):
+        """The wanted bulletins plus the depot bulletins their VIBs depend on. Returns (bulletins chosen, candidate
+        VIBs, the last resolution or None)."""
+        depot = self.depot
+        chosen = list(wanted)
+        cands = []
+        seen = set()
 
-    def add_bulletin(bid):
-        for vid in depot.bulletins[bid].vib_ids:
-            v = depot.vibs.get(vid)
-            if v is not None and v.id not in seen:
-                seen.add(v.id)
-                cands.append(v)
+        def add_bulletin(bid):
+            for vid in depot.bulletins[bid].vib_ids:
+                v = depot.vibs.get(vid)
+                if v is not None and v.id not in seen:
+                    seen.add(v.id)
+                    cands.append(v)
 
-    for bid in chosen:
-        add_bulletin(bid)
-    p2 = None
-    if cands:
+        for bid in chosen:
+            add_bulletin(bid)
+        if not cands:
+            return chosen, cands, None
+        added = False
         for _round in range(MAX_DEPENDENCY_ROUNDS):
-            p2 = apply_candidates(base, cands, None, product_line, catalog=catalog)
-            extra = []
-            after = VibIndex(p2.result)
-            added = False
-            for v in p2.install:
-                for rel in v.depends:
-                    if after.satisfied(rel):
-                        continue
-                    providers = [p for p in catalog.providers(rel) if p.id not in seen]
-                    best = _newest(providers)
-                    if best is None:
-                        continue            # reported as missing_dependency below
-                    bid = owner.get(best.id)
-                    if bid in exclude:
-                        plan.blockers.append({
-                            "type": "excluded_dependency", "bulletin": bid, "vib": v.id,
-                            "detail": "%s requires %s, provided by bulletin %s, which is excluded"
-                                      % (v.id, rel, bid)})
-                        seen.add(best.id)
-                        continue
-                    before_len = len(cands)
-                    if bid:
-                        chosen.append(bid)
-                        add_bulletin(bid)
-                    else:
-                        seen.add(best.id)
-                        cands.append(best)
-                    extra.extend(cands[before_len:])
-                    after = VibIndex(list(p2.result) + extra)
-                    plan.added_dependencies.append({"bulletin": bid, "vib": best.id, "for": v.id,
-                                                    "requires": str(rel)})
-                    added = True
+            p2 = self._apply(self.base, cands)
+            added = self._add_dependencies(p2, cands, seen, chosen, exclude, add_bulletin)
             if not added:
                 break
         if added:
-            p2 = apply_candidates(base, cands, None, product_line, catalog=catalog)
+            p2 = self._apply(self.base, cands)
+        self._record_resolution(p2, chosen)
+        return chosen, cands, p2
+
+    def _add_dependencies(self, p2, cands, seen, chosen, exclude, add_bulletin):
+        """One round: for each unmet dependency of a VIB to install, add the newest depot VIB that provides it
+        (with its bulletin). True when something was added."""
+        plan = self.plan
+        extra = []
+        after = VibIndex(p2.result)
+        added = False
+        for v in p2.install:
+            for rel in v.depends:
+                if after.satisfied(rel):
+                    continue
+                best = _newest([p for p in self.catalog.providers(rel) if p.id not in seen])
+                if best is None:
+                    continue            # reported as missing_dependency
+                bid = self.owner.get(best.id)
+                if bid in exclude:
+                    plan.blockers.append({
+                        "type": "excluded_dependency", "bulletin": bid, "vib": v.id,
+                        "detail": "%s requires %s, provided by bulletin %s, which is excluded" % (v.id, rel, bid)})
+                    seen.add(best.id)
+                    continue
+                before_len = len(cands)
+                if bid:
+                    chosen.append(bid)
+                    add_bulletin(bid)
+                else:
+                    seen.add(best.id)
+                    cands.append(best)
+                extra.extend(cands[before_len:])
+                after = VibIndex(list(p2.result) + extra)
+                plan.added_dependencies.append({"bulletin": bid, "vib": best.id, "for": v.id, "requires": str(rel)})
+                added = True
+        return added
+
+    def _record_resolution(self, p2, chosen):
+        plan = self.plan
         plan.skip.extend(s for s in _skip_entries(p2.skipped)
-                         if not (s["reason"] == "already_installed" and profile))
+                         if not (s["reason"] == "already_installed" and self.profile))
         plan.findings.extend(f for f in p2.findings if f.severity != "error")
         for f in p2.findings:
             if f.severity == "error" and f.type in _BLOCKING:
                 plan.blockers.append({"type": f.type, "vib": f.vib, "detail": f.detail})
         if p2.changed:
             installed_ids = {v.id for v in p2.install}
-            step_bulletins = [b for b in chosen if any(vid in installed_ids for vid in depot.bulletins[b].vib_ids)]
-            plan.steps.append(Step("install", install=list(p2.install), remove=list(p2.remove),
-                                   bulletins=step_bulletins,
-                                   requirements=change_requirements(p2.install, p2.remove)))
-            all_install.extend(p2.install)
-            all_remove.extend(p2.remove)
-            plan.replaces.update(p2.replaces)
-        base = p2.result
-    if p1_blockers and p2 is not None and plan.steps and plan.steps[0].kind == "profile_update":
-        # the profile alone would break the host (e.g. an installed driver needs an API the new base drops) but
-        # the bulletins fix it: one transaction for both, as the host resolves a single install
-        pc = apply_candidates(inventory, list(prof_cands) + list(cands), None, product_line, catalog=catalog)
-        if not [f for f in pc.findings if f.severity == "error" and f.type in _BLOCKING]:
-            p1_blockers = []
-            bulletins = []
-            for st in plan.steps:
-                bulletins.extend(b for b in st.bulletins if b not in bulletins)
-            plan.steps = [Step("install", install=list(pc.install), remove=list(pc.remove), bulletins=bulletins,
-                               profile=profile, requirements=change_requirements(pc.install, pc.remove))]
-            all_install[:] = list(pc.install)
-            all_remove[:] = list(pc.remove)
-            plan.replaces = dict(pc.replaces)
-            plan.findings = [f for f in pc.findings if f.severity != "error"]
-            base = pc.result
-            plan.merged_profile = True
-    plan.blockers.extend(p1_blockers)
-    stepped = set()
-    for st in plan.steps:
-        stepped.update(st.bulletins)
-    plan.bulletins = [b for b in chosen if b in stepped]
+            step_bulletins = [b for b in chosen
+                              if any(vid in installed_ids for vid in self.depot.bulletins[b].vib_ids)]
+            self._add_step("install", p2, step_bulletins)
+        self.base = p2.result
 
-    # ---- removal on request (profile full replacement) ------------------------------------------------------
-    if removal:
+    def merge_profile(self, prof_cands, cands, p1_blockers):
+        """The profile alone would break the host (e.g. an installed driver needs an API the new base drops) but
+        the bulletins fix it: one transaction for both, as the host resolves a single install. Returns the
+        profile's blockers that remain."""
+        plan = self.plan
+        pc = self._apply(self.inventory, list(prof_cands) + list(cands))
+        if [f for f in pc.findings if f.severity == "error" and f.type in _BLOCKING]:
+            return p1_blockers
+        bulletins = []
+        for st in plan.steps:
+            bulletins.extend(b for b in st.bulletins if b not in bulletins)
+        plan.steps = [Step("install", install=list(pc.install), remove=list(pc.remove), bulletins=bulletins,
+                           profile=self.profile, requirements=change_requirements(pc.install, pc.remove))]
+        self.all_install[:] = list(pc.install)
+        self.all_remove[:] = list(pc.remove)
+        plan.replaces = dict(pc.replaces)
+        plan.findings = [f for f in pc.findings if f.severity != "error"]
+        self.base = pc.result
+        plan.merged_profile = True
+        return []
+
+    def removal_phase(self, removal):
+        """Remove the VIBs that are not in the profile (``allow_removal``), refused when that breaks the host."""
+        plan = self.plan
         gone = {v.id for v in removal}
-        final = [v for v in base if v.id not in gone]
-        before_keys = {(f.type, f.vib, f.detail) for f in validate_set(base, None, product_line, None, catalog)}
-        for f in validate_set(final, None, product_line, None, catalog):
+        final = [v for v in self.base if v.id not in gone]
+        before_keys = {(f.type, f.vib, f.detail)
+                       for f in validate_set(self.base, None, self.product_line, None, self.catalog)}
+        for f in validate_set(final, None, self.product_line, None, self.catalog):
             if f.severity == "error" and (f.type, f.vib, f.detail) not in before_keys:
                 plan.blockers.append({"type": f.type, "vib": f.vib,
-                                      "detail": "removing the VIBs that are not in profile %s: %s" % (profile, f.detail)})
-        plan.steps.append(Step("remove", remove=list(removal), profile=profile,
+                                      "detail": "removing the VIBs that are not in profile %s: %s"
+                                      % (self.profile, f.detail)})
+        plan.steps.append(Step("remove", remove=list(removal), profile=self.profile,
                                requirements=change_requirements((), removal)))
         plan.removed_by_request = sorted(gone)
-        all_remove.extend(removal)
-        base = final
+        self.all_remove.extend(removal)
+        self.base = final
 
-    # ---- acceptance ----------------------------------------------------------------------------------------
-    host_level = normalize_acceptance(host_acceptance) if host_acceptance else None
-    required = lowest_acceptance(all_install)
-    plan.acceptance = {"host": host_level, "required": required, "change_to": None}
-    if host_level and required and acceptance_rank(required) < acceptance_rank(host_level):
-        low = sorted(v.id for v in all_install if acceptance_rank(v.acceptance_level) < acceptance_rank(host_level))
+    def acceptance_phase(self, host_acceptance, allow_acceptance_change):
+        """Lower the host's acceptance level first (``allow_acceptance_change``) or block the plan."""
+        plan = self.plan
+        host_level = normalize_acceptance(host_acceptance) if host_acceptance else None
+        required = lowest_acceptance(self.all_install)
+        plan.acceptance = {"host": host_level, "required": required, "change_to": None}
+        if not (host_level and required and acceptance_rank(required) < acceptance_rank(host_level)):
+            return
+        low = sorted(v.id for v in self.all_install
+                     if acceptance_rank(v.acceptance_level) < acceptance_rank(host_level))
         if allow_acceptance_change:
             plan.acceptance["change_to"] = required
             plan.steps.insert(0, Step("acceptance", acceptance=required))
@@ -342,15 +390,17 @@ def build(depot, inventory, groups, bulletin_ids=(), product_line="embeddedEsx",
                           "the host level to %s" % (host_level, ", ".join(low), "is" if len(low) == 1 else "are",
                                                     required, required)})
 
-    plan.install = sorted(all_install, key=lambda v: v.id)
-    seen_rm = {}
-    for v in all_remove:
-        seen_rm[v.id] = v
-    plan.remove = [seen_rm[k] for k in sorted(seen_rm)]
-    plan.requirements = change_requirements(all_install, all_remove)
-    plan.after = base
-    plan.findings = sort_findings(plan.findings)
-    return plan
+    def finish(self):
+        plan = self.plan
+        plan.install = sorted(self.all_install, key=lambda v: v.id)
+        seen_rm = {}
+        for v in self.all_remove:
+            seen_rm[v.id] = v
+        plan.remove = [seen_rm[k] for k in sorted(seen_rm)]
+        plan.requirements = change_requirements(self.all_install, self.all_remove)
+        plan.after = self.base
+        plan.findings = sort_findings(plan.findings)
+        return plan
 
 
 def host_actions(plan, maintenance_mode="auto", reboot="auto", stage_only=False, in_maintenance_mode=False):
