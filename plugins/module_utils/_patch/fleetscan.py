@@ -19,6 +19,7 @@ time, through the real client: its failure (or success) is exactly that of the s
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError
@@ -38,6 +39,7 @@ class PrefetchedClient(object):
         self.prefetch_failed = sorted(m for m, r in inventories.items() if "error" in r)
         self.reused = sorted(m for m, r in self._inv.items() if r.get("reused"))
         self._cluster_reads: Dict[Any, Any] = {}
+        self._vibs: Dict[str, List[Any]] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -79,7 +81,13 @@ class PrefetchedClient(object):
         rec = self._inv.get(self._moid(host) or "")
         if rec is None:
             return self._client.software_vibs(host)
-        return self._client.vibs_of(rec["packages"])
+        # hosts built from one image have equal package lists: convert each distinct list once per scan (the
+        # Vib models are read-only for the scan)
+        key = json.dumps(rec["packages"], sort_keys=True, separators=(",", ":"), default=str)
+        vibs = self._vibs.get(key)
+        if vibs is None:
+            vibs = self._vibs[key] = self._client.vibs_of(rec["packages"])
+        return list(vibs)
 
 
 def _reuse(client: Any, facts: Dict[str, Dict[str, Any]], folder: Optional[str]) -> Optional[Callable[..., Any]]:

@@ -65,7 +65,8 @@ def write(directory: str, key: str, data: Dict[str, Any]) -> str:
         _makedirs(os.path.dirname(path))
         payload = dict(data)
         payload["record_version"] = RECORD_VERSION
-        write_atomic(path, json.dumps(payload, indent=1, sort_keys=True) + "\n", mode=0o600)
+        # compact: json's C encoder (indent would use the pure-Python one, the slowest step of a repeat scan)
+        write_atomic(path, json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n", mode=0o600)
     except OSError as e:
         raise InputError("cannot write the scan record: %s" % (e.strerror or e), source=path)
     return path
