@@ -412,9 +412,8 @@ class VlcmClient(object):
         return dict(self.call("GET", SETTINGS + "/depots/online", what="list the online depots") or {})
 
     def add_online_depot(self, location: str, description: str = "", enabled: bool = True) -> str:
-        return str(self.call("POST", SETTINGS + "/depots/online", body={"location": location,
-                                                                         "description": description,
-                                                                         "enabled": enabled},
+        body = {"location": location, "description": description, "enabled": enabled}
+        return str(self.call("POST", SETTINGS + "/depots/online", body=body,
                              what="add online depot %s" % location))
 
     def update_online_depot(self, depot: str, enabled: Optional[bool] = None,

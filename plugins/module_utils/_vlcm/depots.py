@@ -60,8 +60,8 @@ def _online(c: VlcmClient, p: Dict[str, Any], check_mode: bool, actions: List[st
             c.add_online_depot(loc, p.get("description") or "", enabled)
         return
     have = c.online_depots()[found]
-    if bool(have.get("enabled")) != enabled or (p.get("description") is not None
-                                                 and p["description"] != have.get("description")):
+    new_description = p.get("description") is not None and p["description"] != have.get("description")
+    if bool(have.get("enabled")) != enabled or new_description:
         actions.append("%s online depot %s" % ("enable" if enabled else "disable", label))
         if not check_mode:
             c.update_online_depot(found, enabled=enabled, description=p.get("description"))

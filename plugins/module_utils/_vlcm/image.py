@@ -175,8 +175,8 @@ def missing_from_depots(plan: Dict[str, Any], base_images: List[Dict[str, Any]],
     if plan.get("base_image"):
         have = {b.get("version") for b in base_images} | ({current_base} if current_base else set())
         if plan["base_image"] not in have:
-            out.append("base image %s (depots hold: %s)" % (plan["base_image"], ", ".join(sorted(v for v in have if v))
-                                                           or "none"))
+            held = ", ".join(sorted(v for v in have if v)) or "none"
+            out.append("base image %s (depots hold: %s)" % (plan["base_image"], held))
     versions = {c.get("name"): {v.get("version") for v in c.get("versions") or ()} for c in components}
     for name, ver in sorted((plan.get("components_to_set") or {}).items()):
         if ver not in versions.get(name, set()):
