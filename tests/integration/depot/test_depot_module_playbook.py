@@ -14,9 +14,11 @@ import sys
 
 import pytest
 
+from tests.tooling import tool_path
+
 from depot_http_helpers import REAL, ROOT, DepotServer, build_online_depot, closed_port
 
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN = "Qw3Er4Ty5Ui6Op7As8Df9Gh0Jk1Lz2Xc3Vb"
 

@@ -15,12 +15,14 @@ import urllib.request
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 from depot_http_helpers import ROOT
 
-PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 
 pytestmark = [pytest.mark.network, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="ansible-playbook not next to sys.executable")]
+              needs_tool("ansible-playbook")]
 
 PLAY = """
 - name: Serve a folder under the default name, wait, then stop "depot"

@@ -21,9 +21,11 @@ import threading
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 from depot_http_helpers import ROOT, DepotServer, build_online_depot, closed_port
 
-PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 
 # Planted secrets: several lengths and shapes.
 PATH19 = "aB3dE5fG7hI9jK1lM2n"               # a short path token (19 characters)
@@ -34,7 +36,7 @@ PROXY_PW = "pr0xy-Pa55"                     # a proxy password
 SECRETS = (PATH19, QUERY_T, QUERY_TOKEN, LONG, PROXY_PW)
 
 pytestmark = [pytest.mark.network, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="ansible-playbook not next to sys.executable")]
+              needs_tool("ansible-playbook")]
 
 PLAY = """
 - name: Planted secrets

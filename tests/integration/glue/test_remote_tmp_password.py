@@ -22,12 +22,14 @@ import time
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 PASSWORD = "Vc-Pa55w0rd-planted"
 
 pytestmark = [pytest.mark.network, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="ansible-playbook not next to sys.executable")]
+              needs_tool("ansible-playbook")]
 
 PLAY = """
 - name: Scan against a vCenter that never answers

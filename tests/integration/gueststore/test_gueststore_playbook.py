@@ -13,9 +13,11 @@ import sys
 
 import pytest
 
-from gueststore_sim_helpers import CLUSTER_HOSTS, ROOT, write_tree
+from tests.tooling import tool_path
 
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+from tests.integration.gueststore.gueststore_sim_helpers import CLUSTER_HOSTS, ROOT, write_tree
+
+PLAYBOOK = tool_path("ansible-playbook")
 BAD_PASSWORD = "Wr0ng-Passw0rd-xyz"
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network, pytest.mark.slow,

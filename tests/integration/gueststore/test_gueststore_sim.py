@@ -15,7 +15,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     AuthenticationError, EsxcliError, InputError, NotFoundError, PrecheckError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.datastore import DatastoreFiles
 
-from gueststore_sim_helpers import CLUSTER_HOSTS, client_factory, sim_params, write_tree
+from tests.integration.gueststore.gueststore_sim_helpers import CLUSTER_HOSTS, client_factory, sim_params, write_tree
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 

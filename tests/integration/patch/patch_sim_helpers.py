@@ -4,6 +4,7 @@
 fixture bundles, expected scan results, module options, ansible-playbook runner."""
 
 from __future__ import annotations
+from tests.tooling import tool_path
 
 import glob
 import json
@@ -12,14 +13,12 @@ import subprocess
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from tests.simulator.harness import Simulator  # noqa: E402,F401  (re-exported for the tests)
 
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
-ANSIBLE_PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+ANSIBLE_PLAYBOOK = tool_path("ansible-playbook")
 
 # Every real offline bundle / component of the fixtures: USB NIC flings for 6.5, 6.7, 7.0U3, 8.0, 8.0U1, U2, U3
 # (three builds) and 9.0, nvme-community 6.7/7.0, net-community 7.0, Realtek Re 8.0 and r8125, Intel nvmupdate 8.0,

@@ -15,7 +15,8 @@ import pytest
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import record as _scan_record
 from tests.simulator.fixtures import _Handler, _Server
 
-from patch_sim_helpers import (B_80U2, B_80U3_7, EXPECTED_MISSING, V_80U2, V_80U3_7, Simulator, logged_events,
+from tests.integration.patch.patch_sim_helpers import (B_80U2, B_80U3_7, EXPECTED_MISSING, V_80U2, V_80U3_7, Simulator,
+                                                       logged_events,
                                missing_ids, reported_events, run_playbook)
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow]

@@ -17,7 +17,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     DepotFetchError, FleetpatchError, PrecheckError, RebootTimeoutError, TaskFailedError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import failure_result
 
-from patch_sim_helpers import B_80U2, V_80U2, Simulator, logged_events, params, run_playbook
+from tests.integration.patch.patch_sim_helpers import B_80U2, V_80U2, Simulator, logged_events, params, run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow]
 

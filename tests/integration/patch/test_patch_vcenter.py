@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from patch_sim_helpers import (B_703, B_80U2, B_80U3_7, EXPECTED_MISSING, HOST_ENGINE_EXTRA_67, V_703, V_80U2, V_80U3_7, Simulator,
+from tests.integration.patch.patch_sim_helpers import (B_703, B_80U2, B_80U3_7, EXPECTED_MISSING, HOST_ENGINE_EXTRA_67,
+                                                       V_703, V_80U2, V_80U3_7, Simulator,
                                logged_events, missing_ids, reported_events, run_playbook)
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow]

@@ -11,13 +11,10 @@ import concurrent.futures
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from tests.simulator.harness import Simulator  # noqa: E402
 

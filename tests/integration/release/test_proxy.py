@@ -12,20 +12,19 @@ import select
 import socket
 import socketserver
 import subprocess
-import sys
 import threading
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from tests.simulator.harness import Simulator  # noqa: E402
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient  # noqa: E402
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import ConnectionFailedError  # noqa: E402
 
-ANSIBLE = os.path.join(ROOT, ".venv", "bin", "ansible")
+ANSIBLE = tool_path("ansible")
 pytestmark = [pytest.mark.simulator]
 
 
@@ -112,7 +111,7 @@ def test_a_dead_proxy_fails_the_connection_clearly(sim):
                       proxy_host="127.0.0.1", proxy_port=dead)
 
 
-@pytest.mark.skipif(not os.path.exists(ANSIBLE), reason="needs .venv/bin/ansible (make venv)")
+@needs_tool("ansible")
 def test_module_takes_the_proxy_from_vmware_proxy_env(sim, proxy, tmp_path):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_HOME=str(tmp_path / "h"),
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "t"), ANSIBLE_REMOTE_TEMP=str(tmp_path / "r"),

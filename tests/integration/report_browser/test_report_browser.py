@@ -17,12 +17,13 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "unit", "report"))
 
-import report_data as rd  # noqa: E402
+import tests.unit.report.report_data as rd  # noqa: E402
 
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
@@ -30,7 +31,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package chromium)"),
-    pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv/bin/ansible-playbook (make venv)"),
+    needs_tool("ansible-playbook"),
 ]
 
 # the palette of the report's light scheme (plugins/module_utils/_report/report.py)

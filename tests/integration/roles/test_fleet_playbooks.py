@@ -19,13 +19,13 @@ import sys
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from tests.simulator.harness import Simulator  # noqa: E402
 
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")
 FLING_ZIP = os.path.join(REAL, "itiligent__ESXi-Custom-ISO", "8-updates",
                          "ESXi80U2-VMKUSB-NIC-FLING-67561870-component-22416446.zip")
@@ -34,7 +34,7 @@ HOSTS = ["esx-%02d.sim.local" % i for i in range(6)]
 GHOST = "esx-99.sim.local"          # in the inventory, unknown to vCenter
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv/bin/ansible-playbook (make venv)")]
+              needs_tool("ansible-playbook")]
 
 SERIAL_PLAY = """
 - name: Scan in batches

@@ -11,17 +11,16 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from tests.simulator.harness import Simulator  # noqa: E402
 
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")
 U2_FLING_ZIP = os.path.join(REAL, "itiligent__ESXi-Custom-ISO", "8-updates",
                             "ESXi80U2-VMKUSB-NIC-FLING-67561870-component-22416446.zip")
@@ -30,7 +29,7 @@ U2_VIB = "VMW_bootbank_vmkusb-nic-fling_1.12-2vmw.802.0.0.67561870"
 HOSTS = ["esxi-01.sim.local", "esxi-02.sim.local", "esxi-03.sim.local"]
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv/bin/ansible-playbook (make venv)")]
+              needs_tool("ansible-playbook")]
 
 
 @pytest.fixture(scope="module")

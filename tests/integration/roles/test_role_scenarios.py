@@ -16,18 +16,20 @@ import shutil
 import subprocess
 
 import pytest
+
+from tests.tooling import BIN_DIR, needs_tool, tool_path
 import yaml
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-PLAYBOOK = os.path.join(VENV_BIN, "ansible-playbook")
+VENV_BIN = BIN_DIR
+PLAYBOOK = tool_path("ansible-playbook")
 MOLECULE = os.path.join(VENV_BIN, "molecule")
 SCENARIOS_DIR = os.path.join(ROOT, "extensions", "molecule")
 SCENARIOS = sorted(d for d in os.listdir(SCENARIOS_DIR) if os.path.isfile(os.path.join(SCENARIOS_DIR, d, "molecule.yml")))
 USE_MOLECULE = os.path.exists(MOLECULE) and os.environ.get("FLEETPATCH_ROLE_TESTS", "molecule") != "playbook"
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv/bin/ansible-playbook (make venv)")]
+              needs_tool("ansible-playbook")]
 
 
 def _env(tmp_path, scenario):

@@ -3,6 +3,7 @@
 """Helpers of the vCenter tag tests."""
 
 from __future__ import annotations
+from tests.tooling import tool_path
 
 import json
 import os
@@ -10,7 +11,7 @@ import subprocess
 import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 
 
 def conn(sim, **over):

@@ -12,7 +12,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vapi import SESSION_PATH, VapiClient
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
 
-from tag_sim_helpers import conn, host_tags, vapi
+from tests.integration.tag.tag_sim_helpers import conn, host_tags, vapi
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 

@@ -11,10 +11,12 @@ import os
 
 import pytest
 
-from tag_sim_helpers import PLAYBOOK, conn, host_tags, run_playbook
+from tests.tooling import needs_tool
+
+from tests.integration.tag.tag_sim_helpers import PLAYBOOK, conn, host_tags, run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv/bin/ansible-playbook (make venv)")]
+              needs_tool("ansible-playbook")]
 
 TAG = "fleetpatch.esxi.esxi_host_tag"
 BAD_PASSWORD = "Wr0ng-Passw0rd-xyz"

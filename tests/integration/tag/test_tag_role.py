@@ -13,12 +13,14 @@ import re
 
 import pytest
 
+from tests.tooling import needs_tool
+
 from tests.simulator.harness import Simulator
 
-from tag_sim_helpers import PLAYBOOK, ROOT, host_tags, run_playbook, write_json
+from tests.integration.tag.tag_sim_helpers import PLAYBOOK, ROOT, host_tags, run_playbook, write_json
 
 pytestmark = [pytest.mark.simulator, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv/bin/ansible-playbook (make venv)")]
+              needs_tool("ansible-playbook")]
 
 U2_FLING_ZIP = os.path.join(ROOT, "tests", "fixtures", "real", "itiligent__ESXi-Custom-ISO", "8-updates",
                             "ESXi80U2-VMKUSB-NIC-FLING-67561870-component-22416446.zip")

@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from tests.tooling import tool_path
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")
 ESXIMG = os.path.join(REAL, "ljvblfz__ESXi", "var", "db", "esximg")
@@ -19,7 +21,7 @@ TRUST = [os.path.join(REAL, "trust", "vmware.cert"), os.path.join(REAL, "trust",
 WATCHDOG = os.path.join(REAL, "fangli__esxi-hardware-watchdog-driver", "hardware-watchdog.vib")
 PROFILE = "ESXi-6.7.0-8169922-standard"
 LIBATA = "VMW_bootbank_ata-libata-92_3.00.9.2-16vmw.670.0.0.8169922"
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+PLAYBOOK = tool_path("ansible-playbook")
 
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, "ansible.cfg")) or not os.path.exists(PLAYBOOK),
                                 reason="needs ansible.cfg and .venv/bin/ansible-playbook (make venv)")

@@ -8,20 +8,16 @@ operation of the spec, a body with a field the spec lacks, or an answer the spec
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
-for p in (ROOT, HERE):
-    if p not in sys.path:
-        sys.path.insert(0, p)
 
 from tests.simulator.fixtures import _depot_server_module  # noqa: E402,F401  (pytest fixture)
 from tests.simulator.harness import Simulator  # noqa: E402
 
-from vlcm_helpers import TOPOLOGY, read_log, validate_log  # noqa: E402
+from tests.integration.vlcm.vlcm_helpers import TOPOLOGY, read_log, validate_log  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from vlcm_helpers import BASE_803, USB_FLING, run_playbook
+from tests.integration.vlcm.vlcm_helpers import BASE_803, USB_FLING, run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from vlcm_helpers import BASE_802, BASE_803, read_log, run_playbook
+from tests.integration.vlcm.vlcm_helpers import BASE_802, BASE_803, read_log, run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 
@@ -21,12 +21,16 @@ def client(sim):
 
 
 def test_bad_input_and_faults(vlcm_sim, depots, vlcm_log, tmp_path):
-    with client(vlcm_sim) as c:                     # cluster IMG wants 8.0.3: its hosts are non-compliant
+    with client(vlcm_sim) as c:
         assert c.wait_task(c.import_offline_depot(depots["update"]), "import")["status"] == "SUCCEEDED"
         cid = c.find_cluster("IMG")["cluster"]
-        d = c.create_draft(cid)
-        c.set_base_image(cid, d, BASE_803)
-        c.wait_task(c.commit_draft(cid, d, "8.0.3"), "commit")
+        stale = c.create_draft(cid)                 # a draft left by a killed run of the same user
+    res, out = run_playbook(tmp_path, "stale_draft.yml", vlcm_sim, {"base_image": BASE_803})
+    r = res["image"]                                # cluster IMG wants 8.0.3: its hosts are non-compliant
+    assert r["changed"] and r["commit"] and r["image"]["base_image"]["version"] == BASE_803
+    assert "deleted draft %s of user %s left by an earlier run" % (stale, vlcm_sim.user) in out
+    with client(vlcm_sim) as c:
+        assert c.list_drafts(cid) == {}
         commit = c.compliance(cid)["commit"]
     start = len(read_log(vlcm_log))
     wrong = "Wr0ng-Passw0rd-" + "x" * 8

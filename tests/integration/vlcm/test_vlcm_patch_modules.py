@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from vlcm_helpers import run_playbook
+from tests.integration.vlcm.vlcm_helpers import run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 

@@ -4,6 +4,7 @@
 that the simulator writes ($ESXISIM_VLCM_LOG) and its validation against VMware's spec, an ansible-playbook runner."""
 
 from __future__ import annotations
+from tests.tooling import tool_path
 
 import json
 import os
@@ -12,12 +13,10 @@ import sys
 from typing import Any, Dict, List, Tuple
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from tests.helpers.openapi import SpecViolation, spec  # noqa: E402
 
-ANSIBLE_PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+ANSIBLE_PLAYBOOK = tool_path("ansible-playbook")
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
 BASE_802 = "8.0.2-0.0.22380479"
 BASE_803 = "8.0.3-0.0.24022510"

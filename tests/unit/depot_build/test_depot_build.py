@@ -10,14 +10,11 @@ import io
 import json
 import os
 import shutil
-import sys
 import zipfile
 
 import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from tests.simulator.fixtures import DepotServer  # noqa: E402
 

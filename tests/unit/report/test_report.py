@@ -10,15 +10,13 @@ import json
 import os
 import re
 import stat
-import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import report_data as rd  # noqa: E402
+import tests.unit.report.report_data as rd  # noqa: E402
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report import report as _report  # noqa: E402
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError  # noqa: E402
