@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vlcm import VlcmClient
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
-    FleetpatchError, InputError, PrecheckError, TaskFailedError)
+    FleetpatchError, InputError, PrecheckError, TaskFailedError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._vlcm.policy import wanted_policy
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._vlcm.image import (
     after_image, apply_hosts, check_findings, compliance_view, desired_image, host_ids, image_view,
@@ -109,16 +109,39 @@ def run_image(params: Dict[str, Any], check_mode: bool, diff: bool = False,
         if check_mode:
             return result
         message = params.get("commit_message") or "fleetpatch.esxi: image of %s" % name
-        result["commit"] = commit_plan(c, cid, name, plan, message)
+        warnings: List[str] = []
+        result["commit"] = commit_plan(c, cid, name, plan, message, warnings)
+        if warnings:
+            result["warnings"] = warnings
         result["image"] = image_view(c.software(cid))
         if diff:
             result["diff"]["after"] = result["image"]
     return result
 
 
-def commit_plan(c: VlcmClient, cid: str, name: str, plan: Dict[str, Any], message: str) -> Optional[str]:
+def create_draft(c: VlcmClient, cid: str, name: str, warnings: List[str]) -> str:
+    """A new draft. vCenter allows one draft per user and cluster: a draft of our user left by a run that could not
+    clean up (killed controller) is deleted first, with a warning (converge from any state)."""
+    try:
+        return c.create_draft(cid)
+    except VSphereError as exc:
+        if exc.details.get("vapi_error") != "ALREADY_EXISTS":
+            raise
+        stale = [d for d, info in c.list_drafts(cid).items()
+                 if ((info or {}).get("metadata") or {}).get("owner") == c.username]
+        if not stale:
+            raise
+        for d in stale:
+            c.delete_draft(cid, d)
+        warnings.append("cluster %s: deleted draft %s of user %s left by an earlier run" % (name, ", ".join(stale),
+                                                                                           c.username))
+        return c.create_draft(cid)
+
+
+def commit_plan(c: VlcmClient, cid: str, name: str, plan: Dict[str, Any], message: str,
+                warnings: Optional[List[str]] = None) -> Optional[str]:
     """Draft -> edits -> validate -> commit; the draft is deleted on any failure. Returns the commit id."""
-    draft = c.create_draft(cid)
+    draft = create_draft(c, cid, name, warnings if warnings is not None else [])
     try:
         if "base_image" in plan:
             c.set_base_image(cid, draft, plan["base_image"])
