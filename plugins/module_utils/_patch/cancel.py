@@ -33,7 +33,7 @@ class CancelledError(FleetpatchError):
 def _ancestors(pid: int, depth: int = 6) -> List[int]:
     """Up to ``depth`` parent pids of ``pid`` (Linux /proc; empty elsewhere)."""
     out: List[int] = []
-    for _ in range(depth):
+    for _level in range(depth):
         try:
             with open("/proc/%d/stat" % pid) as fh:
                 stat = fh.read()

@@ -120,7 +120,7 @@ def holder_dead(holder: Any) -> bool:
     """A lock holder on THIS controller whose process is gone (its lock is stale at once; holders on other
     controllers can only expire)."""
     try:
-        node, _, pid = str(holder or "").rpartition(" pid ")
+        node, _sep, pid = str(holder or "").rpartition(" pid ")
         if node != platform.node() or not pid.isdigit():
             return False
         os.kill(int(pid), 0)

@@ -20,3 +20,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.options imp
     ENGINES, EVENT_PREFIX, MAINTENANCE_MODES, METHODS, REBOOT_MODES, RULESET, SCAN_MODES, VSAN_MODES, deploy_options,
     scan_options, selection_options)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.scan import run_scan  # noqa: F401
+
+__all__ = ["ENGINES", "EVENT_PREFIX", "MAINTENANCE_MODES", "METHODS", "REBOOT_MODES", "RULESET", "SCAN_MODES",
+           "VSAN_MODES", "deploy_options", "run_deploy", "run_scan", "scan_options", "selection_options"]

@@ -35,6 +35,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets im
 
 # ==== helpers ==============================================================================================
 
+
 def now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
