@@ -17,10 +17,9 @@ import pytest
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 
 from tests.simulator.harness import Simulator  # noqa: E402
+from tests.tooling import BIN_DIR as BIN, needs_tool  # noqa: E402
 
-BIN = os.path.join(ROOT, ".venv", "bin")
-pytestmark = [pytest.mark.simulator,
-              pytest.mark.skipif(not os.path.exists(os.path.join(BIN, "ansible-inventory")), reason="needs .venv")]
+pytestmark = [pytest.mark.simulator, needs_tool("ansible-inventory")]
 TOPOLOGY = {"datacenters": [{"name": "DC1", "clusters": [
     {"name": "IMG", "vlcm": {}, "hosts": [{"name": "esxi-21.sim.local", "image": "esxi-8.0u2.json"},
                                           {"name": "esxi-22.sim.local", "image": "esxi-8.0u2.json",

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
+from tests.tooling import needs_tool, tool_path
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
-PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
-pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="needs .venv (make venv)")
+PLAYBOOK = tool_path("ansible-playbook")
+pytestmark = needs_tool("ansible-playbook")
 
 
 def _run(tmp_path, args, home=None):
@@ -54,7 +57,7 @@ def test_role_outputs_default_under_the_output_folder(tmp_path, out_dir):
     pb.write_text(json.dumps(play))
     extra = ["-e", json.dumps({"fleetpatch_output_dir": str(tmp_path / out_dir)})] if out_dir else []
     rc, out = _run(tmp_path, ["-i", "localhost,", "-c", "local", str(pb), "--tags", "only_this", "-e",
-                              "ansible_python_interpreter=%s" % os.path.join(ROOT, ".venv", "bin", "python")] + extra,
+                              "ansible_python_interpreter=%s" % sys.executable] + extra,
                    home=home)
     assert rc == 0, out[-3000:]
     got = json.loads((tmp_path / "out.json").read_text())
