@@ -52,10 +52,13 @@ MUST_NOT_SHIP = ["extensions/molecule", "docs/dev", "docs/simulator.md", "sim", 
 IMPORTER_CFG = """[galaxy-importer]
 RUN_ANSIBLE_TEST = False
 RUN_ANSIBLE_LINT = True
+OFFLINE_ANSIBLE_LINT = True
 RUN_FLAKE8 = False
 CHECK_REQUIRED_TAGS = False
+LOCAL_IMAGE_DOCKER = False
 LOG_LEVEL_MAIN = INFO
 ANSIBLE_LOCAL_TMP = {tmp}
+TMP_ROOT_DIR = {tmp}
 """
 
 
@@ -170,7 +173,12 @@ def install(tar, tmp):
     run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
          "ansible-core==%s" % ansible.release.__version__, "-r", str(tmp / "requirements.txt")], timeout=1800)
     env = base_env(tmp)
-    run([venv / "bin" / "ansible-galaxy", "collection", "install", str(tar), "-p", str(tmp / "collections")], env=env)
+    # cwd outside the repository (its ansible.cfg would point at the working tree); --force: install even if
+    # another fleetpatch.esxi is visible
+    run([venv / "bin" / "ansible-galaxy", "collection", "install", "--force", str(tar), "-p",
+         str(tmp / "collections")], cwd=tmp, env=env)
+    if not (tmp / "collections" / "ansible_collections" / "fleetpatch" / "esxi" / "MANIFEST.json").exists():
+        raise RuntimeError("ansible-galaxy collection install did not install the collection")
     return "ansible-core %s in %s" % (ansible.release.__version__, venv)
 
 
@@ -186,6 +194,7 @@ def ansible_doc(tmp):
     found = {"module": sorted(p.stem for p in (coll / "plugins" / "modules").glob("*.py") if p.stem != "__init__"),
              "inventory": sorted(p.stem for p in (coll / "plugins" / "inventory").glob("*.py") if p.stem != "__init__"),
              "test": sorted(p.stem for p in (coll / "plugins" / "test").glob("*.yml")),
+             "filter": sorted(p.stem for p in (coll / "plugins" / "filter").glob("*.py") if p.stem != "__init__"),
              "role": sorted(p.name for p in (coll / "roles").iterdir() if p.is_dir())}
     env = user_env(tmp)
     count = 0
@@ -249,6 +258,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="only build, contents, changelog, docsite, docs-lint")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--skip", action="append", default=[], help="skip this step (repeatable), e.g. importer")
     args = parser.parse_args(argv)
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="fleetpatch-release-"))
@@ -266,7 +276,8 @@ def main(argv=None):
         c.step("docsite", lambda: docsite_check(strict=not args.quick))
         c.step("docs-lint", lambda: antsibull_docs_lint(tmp))
         if not args.quick and "tar" in box:
-            c.step("importer", lambda: importer(box["tar"], tmp))
+            if "importer" not in args.skip:
+                c.step("importer", lambda: importer(box["tar"], tmp))
             if c.step("install", lambda: install(box["tar"], tmp)):
                 c.step("ansible-doc", lambda: ansible_doc(tmp))
                 c.step("playbooks", lambda: playbooks(tmp))

@@ -11,7 +11,7 @@ short_description: One host's scan result out of batch scan results
 version_added: 1.1.0
 author: fleetpatch.esxi contributors
 description:
-  - The M(fleetpatch.esxi.patch_scan) role scans every host of a play batch with one
+  - The role C(fleetpatch.esxi.patch_scan) scans every host of a play batch with one
     M(fleetpatch.esxi.esxi_patch_scan) run. This filter hands each host back its own result, shaped as a scan of
     that one host would have returned it (V(hosts) holds its one entry; V(failed) and V(msg) are its own).
   - A host found in none of the results fails, with the message of the run that could not name it when the host
