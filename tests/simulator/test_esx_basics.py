@@ -5,8 +5,8 @@ import pytest
 from pyVim.connect import SmartConnect
 from pyVmomi import vim
 
-from . import esxcli_helper as ec
-from .util import connect, disconnect, find_host
+from tests.simulator import esxcli_helper as ec
+from tests.simulator.util import connect, disconnect, find_host
 
 pytestmark = [pytest.mark.simulator]
 

@@ -5,10 +5,10 @@ import time
 import pytest
 from pyVmomi import vim, vmodl
 
-from . import esxcli_helper as ec
-from .fixtures import real_fixture
-from .harness import Simulator
-from .util import FLING_80U2, connect, disconnect, find_host, wait_task, wait_until
+from tests.simulator import esxcli_helper as ec
+from tests.simulator.fixtures import real_fixture
+from tests.simulator.harness import Simulator
+from tests.simulator.util import FLING_80U2, connect, disconnect, find_host, wait_task, wait_until
 
 pytestmark = [pytest.mark.simulator]
 

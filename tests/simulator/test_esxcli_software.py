@@ -6,10 +6,10 @@ import urllib.request
 
 import pytest
 
-from . import esxcli_helper as ec
-from .fixtures import real_fixture
-from .harness import Simulator
-from .util import (FLING_80U2, FLING_80U3, GHETTOVCB_2020, GHETTOVCB_VIB, VIB_80U2, connect, disconnect,
+from tests.simulator import esxcli_helper as ec
+from tests.simulator.fixtures import real_fixture
+from tests.simulator.harness import Simulator
+from tests.simulator.util import (FLING_80U2, FLING_80U3, GHETTOVCB_2020, GHETTOVCB_VIB, VIB_80U2, connect, disconnect,
                    enable_http_client, find_host, wait_task, wait_until)
 
 pytestmark = [pytest.mark.simulator]

@@ -6,8 +6,7 @@ import datetime
 import pytest
 from pyVmomi import vim, vmodl
 
-from .harness import Simulator
-from .util import connect, disconnect, find_host
+from tests.simulator.util import connect, disconnect, find_host
 
 pytestmark = [pytest.mark.simulator]
 
@@ -19,10 +18,8 @@ TOPOLOGY = {"datacenters": [{"name": "DC1", "clusters": [{"name": "C1", "drs": T
 
 
 @pytest.fixture(scope="module", params=["esx", "vc"])
-def sim(request):
-    s = Simulator(mode=request.param, topology=TOPOLOGY if request.param == "vc" else None).start()
-    yield s
-    s.stop()
+def sim(request, sim_factory):
+    return sim_factory(request.param, topology=TOPOLOGY if request.param == "vc" else None)
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ import time
 import pytest
 from pyVmomi import vim, vmodl
 
-from . import esxcli_helper as ec
+from tests.simulator import esxcli_helper as ec
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._esxi.esxupdate import esxupdate_result
 
-from .fixtures import real_fixture
-from .harness import Simulator
-from .util import (BULLETIN_80U2, BULLETIN_80U3, FLING_80U1, FLING_80U2, FLING_80U3, FLING_670, NVME_670,
+from tests.simulator.fixtures import real_fixture
+from tests.simulator.harness import Simulator
+from tests.simulator.util import (BULLETIN_80U2, BULLETIN_80U3, FLING_80U1, FLING_80U2, FLING_80U3, FLING_670, NVME_670,
                    VIB_80U2, connect, disconnect, enable_http_client, find_host, wait_task, wait_until)
 
 pytestmark = [pytest.mark.simulator]

@@ -4,10 +4,10 @@ import time
 import pytest
 from pyVmomi import vim, vmodl
 
-from . import esxcli_helper as ec
-from .fixtures import real_fixture
-from .harness import Simulator
-from .util import (BULLETIN_80U2, FLING_80U2, VIB_80U2, connect, disconnect, enable_http_client, find_host,
+from tests.simulator import esxcli_helper as ec
+from tests.simulator.fixtures import real_fixture
+from tests.simulator.harness import Simulator
+from tests.simulator.util import (BULLETIN_80U2, FLING_80U2, VIB_80U2, connect, disconnect, enable_http_client, find_host,
                    wait_task, wait_until)
 
 pytestmark = [pytest.mark.simulator]
@@ -31,10 +31,8 @@ TOPOLOGY = {
 
 
 @pytest.fixture(scope="module")
-def vc():
-    s = Simulator(mode="vc", topology=TOPOLOGY, reboot_down=0.8).start()
-    yield s
-    s.stop()
+def vc(sim_factory):
+    return sim_factory("vc", topology=TOPOLOGY, reboot_down=0.8)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +183,7 @@ def test_task_error_slow_tasks_and_disconnect_during_install(si, vc, depot_serve
 
 
 def test_control_api_validation(vc):
-    from .harness import SimulatorError
+    from tests.simulator.harness import SimulatorError
     with pytest.raises(SimulatorError):
         vc.fault("esxi-01.sim.local", "no_such_fault")
     with pytest.raises(SimulatorError):
