@@ -68,3 +68,5 @@ def spec_checked(request, vlcm_log):
             fh.write(json.dumps(ex) + "\n")
     count, problems = validate_log(tmp)
     assert not problems, "exchanges that are not VMware's API:\n" + "\n".join(problems[:20])
+    if getattr(request.module, "EXPECTS_API", True):     # the log is really written (no silent pass)
+        assert count > 0, "no /api exchange was logged during the test"

@@ -11,6 +11,7 @@ import pytest
 from tests.integration.vlcm.vlcm_helpers import run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
+EXPECTS_API = False          # the baseline modules speak SOAP only (conftest.spec_checked)
 
 
 def test_scan_flags_image_managed_hosts(vlcm_sim, depots, tmp_path):
