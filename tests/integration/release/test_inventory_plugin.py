@@ -16,7 +16,6 @@ import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 
-from tests.simulator.harness import Simulator  # noqa: E402
 from tests.tooling import BIN_DIR as BIN, needs_tool  # noqa: E402
 
 pytestmark = [pytest.mark.simulator, needs_tool("ansible-inventory")]
@@ -29,10 +28,8 @@ TOPOLOGY = {"datacenters": [{"name": "DC1", "clusters": [
 
 
 @pytest.fixture(scope="module")
-def sim():
-    s = Simulator(mode="vc", topology=TOPOLOGY).start()
-    yield s
-    s.stop()
+def sim(sim_factory):
+    return sim_factory("vc", topology=TOPOLOGY)
 
 
 def _env(sim, tmp_path, **extra):

@@ -20,7 +20,6 @@ from tests.tooling import needs_tool, tool_path
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 
-from tests.simulator.harness import Simulator  # noqa: E402
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient  # noqa: E402
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import ConnectionFailedError  # noqa: E402
 
@@ -72,10 +71,8 @@ class ConnectProxy(socketserver.ThreadingTCPServer):
 
 
 @pytest.fixture(scope="module")
-def sim():
-    s = Simulator(mode="vc").start()
-    yield s
-    s.stop()
+def sim(sim_factory):
+    return sim_factory("vc")
 
 
 @pytest.fixture

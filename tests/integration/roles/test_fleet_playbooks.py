@@ -23,7 +23,6 @@ from tests.tooling import needs_tool, tool_path
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 
-from tests.simulator.harness import Simulator  # noqa: E402
 
 PLAYBOOK = tool_path("ansible-playbook")
 REAL = os.path.join(ROOT, "tests", "fixtures", "real")
@@ -64,12 +63,10 @@ SERIAL_PLAY = """
 
 
 @pytest.fixture(scope="module")
-def sim():
+def sim(sim_factory):
     topology = {"datacenters": [{"name": "DC1", "clusters": [
         {"name": "C1", "hosts": [{"name": h, "image": "esxi-8.0u2.json"} for h in HOSTS]}]}]}
-    s = Simulator(mode="vc", topology=topology).start()
-    yield s
-    s.stop()
+    return sim_factory("vc", topology=topology)
 
 
 @pytest.fixture(scope="module")
