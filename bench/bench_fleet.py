@@ -73,6 +73,8 @@ def run(hosts=None):
 
         def scan(key, **kw):
             sim._control("POST", "/_sim/stats/reset", {})
+            if "esxi_hostname" not in kw:
+                kw.setdefault("datacenter", "DC1")      # every host of the datacenter
             p = params(sim, [url], engine="controller", **kw)
             t = time.perf_counter()
             res = run_scan(p, depot=depot)
