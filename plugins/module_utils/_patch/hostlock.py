@@ -111,22 +111,35 @@ def store_for(client: Any, state_dir: Optional[str]) -> Any:
     return FileStore(state_dir or DEFAULT_STATE_DIR, getattr(client, "endpoint", "esxi"))
 
 
+def _pid_namespace() -> str:
+    """The pid namespace of this process (``pid:[4026531836]``; "" when unknown): two containers of one node can
+    share a host name but not their pid numbers."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
 def holder_label() -> str:
     """Who holds a lock: controller host and process (for the message of a waiting or failing run)."""
-    return "%s pid %d" % (platform.node(), os.getpid())
+    ns = _pid_namespace()
+    return "%s pid %d%s" % (platform.node(), os.getpid(), (" in %s" % ns) if ns else "")
+
+
+_HOLDER = re.compile(r"^(?P<node>.*) pid (?P<pid>\d+)(?: in (?P<ns>\S+))?$")
 
 
 def holder_dead(holder: Any) -> bool:
-    """A lock holder on THIS controller whose process is gone (its lock is stale at once; holders on other
-    controllers can only expire)."""
+    """A lock holder on THIS controller (same host name and pid namespace) whose process is gone: its lock is
+    stale at once. Holders elsewhere can only expire."""
+    m = _HOLDER.match(str(holder or ""))
+    if m is None or m.group("node") != platform.node() or (m.group("ns") or "") != _pid_namespace():
+        return False
     try:
-        node, _sep, pid = str(holder or "").rpartition(" pid ")
-        if node != platform.node() or not pid.isdigit():
-            return False
-        os.kill(int(pid), 0)
+        os.kill(int(m.group("pid")), 0)
     except ProcessLookupError:
         return True
-    except (OSError, ValueError):
+    except OSError:
         return False
     return False
 

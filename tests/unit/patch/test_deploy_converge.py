@@ -18,7 +18,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module im
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.cancel import CancelledError, CancelToken
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.deploy import run_deploy
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.hostlock import (
-    LOCK_FIELD, MARKER_FIELD, HostLockedError)
+    LOCK_FIELD, MARKER_FIELD, HostLockedError, holder_label)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.statemachine import Marker
 
 from tests.unit.patch.conftest import V_80U2, deploy_params, make_fake
@@ -278,16 +278,26 @@ def test_stale_lock_is_taken_over(fake, depot):
 
 
 def test_lock_of_a_dead_process_on_this_controller_is_taken_over_at_once(fake, depot):
+    import os
     import platform
     import subprocess
     proc = subprocess.Popen(["true"])
     proc.wait()                                               # a pid that is gone
     _foreign_lock(fake, 600, run="killed-run")
     lock = json.loads(fake.hosts["esxi-01"].fields[LOCK_FIELD])
-    lock["holder"] = "%s pid %d" % (platform.node(), proc.pid)
+    lock["holder"] = holder_label().replace("pid %d" % os.getpid(), "pid %d" % proc.pid)
+    assert holder_label().startswith("%s pid %d" % (platform.node(), os.getpid()))
     fake.hosts["esxi-01"].fields[LOCK_FIELD] = json.dumps(lock)
     res = deploy(fake, depot, lock_timeout=0)
     assert res["hosts"][0]["lock_taken_over"]["run"] == "killed-run"
+
+
+def test_lock_of_a_live_process_or_another_pid_namespace_is_not_stale():
+    import os
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.hostlock import holder_dead
+    assert holder_dead(holder_label()) is False                       # this process: alive
+    assert holder_dead("other-node pid 1") is False
+    assert holder_dead(holder_label().split(" in ")[0].replace(str(os.getpid()), "999999") + " in pid:[1]") is False
 
 
 def test_lock_is_held_during_the_run_and_renewed(fake, depot):
