@@ -131,7 +131,7 @@ def module_token() -> CancelToken:
     """The token of a module run (``esxi_patch_deploy``'s ``main()``): signal handlers installed, the processes
     that started the module watched.
 
-    How the signals arrive (ansible-core 2.17 and later): each worker of ansible-playbook runs in its own session,
+    How the signals arrive (ansible-core 2.19 and later): each worker of ansible-playbook runs in its own session,
     and ansible-playbook forwards SIGTERM/SIGINT to its workers, which pass them to their process group, so the
     module sees them and cancels at the next safe point. A job runner that SIGKILLs ansible-playbook's process group
     (ansible-runner, and so AWX, cancel that way) does not reach the worker's session: the module then sees its

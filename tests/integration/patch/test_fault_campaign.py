@@ -9,7 +9,7 @@ httpClient closed as before our first change, no lock left, no process of ours r
 
 The SIGTERMs of the phases go to the deploy module's process (the AnsiballZ_esxi_patch_deploy descendant of the
 ansible-playbook the test started); one more goes to ansible-playbook itself, which forwards it to the module
-through its worker (ansible-core 2.17+), as when CI or a user cancels a run. See docs/patching.md."""
+through its worker (ansible-core 2.19+), as when CI or a user cancels a run. See docs/patching.md."""
 
 from __future__ import annotations
 
