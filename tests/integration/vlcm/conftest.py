@@ -14,9 +14,6 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 
-from tests.simulator.fixtures import _depot_server_module  # noqa: E402,F401  (pytest fixture)
-from tests.simulator.harness import Simulator  # noqa: E402
-
 from tests.integration.vlcm.vlcm_helpers import TOPOLOGY, read_log, validate_log  # noqa: E402
 
 
@@ -26,20 +23,17 @@ def vlcm_log(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def vlcm_sim(vlcm_log):
+def vlcm_sim(vlcm_log, sim_factory):
     """vCenter simulator with the image-managed cluster IMG and the baseline cluster BASE (vlcm_helpers.TOPOLOGY)."""
     old = os.environ.get("ESXISIM_VLCM_LOG")
-    os.environ["ESXISIM_VLCM_LOG"] = vlcm_log
-    sim = Simulator(mode="vc", topology=TOPOLOGY, reboot_down=0.5)
+    os.environ["ESXISIM_VLCM_LOG"] = vlcm_log   # read by the simulator process at start
     try:
-        sim.start()
+        return sim_factory("vc", topology=TOPOLOGY, reboot_down=0.5)
     finally:
         if old is None:
             os.environ.pop("ESXISIM_VLCM_LOG", None)
         else:
             os.environ["ESXISIM_VLCM_LOG"] = old
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture(scope="module")

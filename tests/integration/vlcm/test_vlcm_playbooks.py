@@ -9,7 +9,7 @@ import pytest
 
 import json
 
-from vlcm_helpers import BASE_802, BASE_803, USB_FLING, read_log, run_playbook
+from tests.integration.vlcm.vlcm_helpers import BASE_802, BASE_803, USB_FLING, read_log, run_playbook
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.helpers.openapi import spec
-from vlcm_helpers import BASE_802, BASE_803
+from tests.integration.vlcm.vlcm_helpers import BASE_802, BASE_803
 
 pytestmark = [pytest.mark.simulator, pytest.mark.network]
 
@@ -124,7 +124,7 @@ def test_client_tunnels_through_the_proxy_and_logs_out(vlcm_sim, vlcm_log):
     tests, a real proxy on 127.0.0.1 recording each tunnel); the session is logged out at the end."""
     from tests.integration.release.test_proxy import ConnectProxy
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vlcm import VlcmClient
-    from vlcm_helpers import read_log
+    from tests.integration.vlcm.vlcm_helpers import read_log
     proxy = ConnectProxy()
     try:
         start = len(read_log(vlcm_log))
