@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -244,24 +243,13 @@ def test_fault_campaign(vc, depots, tmp_path):
 
     # 2b. SIGTERM to ansible-playbook itself during the install: forwarded to the module, which stops at the next
     # safe point, puts the host back and records the outcome (the playbook dies without writing its results)
-    sim.fault("c-sig-main", "slow_tasks", seconds=2.0)
-    proc, _out = start(tmp_path, sim, depots, [{"hosts": ["c-sig-main"]}], "sigterm-main")
-    try:
-        wait_until(lambda: sim.state("c-sig-main")["maintenance"] and deploy_module_pid(proc.pid), 120,
-                   "the install on c-sig-main")
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode != 0
-    wait_until(lambda: fields(sim, "c-sig-main")["lock"] is None, 120, "the module on c-sig-main to end")
-    f = fields(sim, "c-sig-main")
-    assert f["marker"]["phase"] == "cancelled" and "SIGTERM received" in f["marker"]["outcome"], f["marker"]
-    st = sim.state("c-sig-main")
-    assert st["maintenance"] is False and st["http_client_enabled"] is False, st
-    msgs = [e["message"] for e in logged_events(sim, "c-sig-main")]
-    assert msgs[-1].startswith("fleetpatch.esxi: deploy FAILED on c-sig-main: cancelled (SIGTERM received)"), msgs
+    # (ansible-core 2.19+: workers in their own session pass the signal to the module; older ones do not)
+    sigterm_main = _ansible_core() >= (2, 19)
+    rerun_hosts = [h for h in ALL_HOSTS if sigterm_main or h != "c-sig-main"]
+    if sigterm_main:
+        sim.fault("c-sig-main", "slow_tasks", seconds=2.0)
+        proc, _out = start(tmp_path, sim, depots, [{"hosts": ["c-sig-main"]}], "sigterm-main")
+        _sigterm_ansible_playbook(sim, proc)
     sim.clear_faults()
 
     # 3. three runs on one host at once (slow tasks: the winner holds the host for 12 s or more): X and Y do not
@@ -308,11 +296,35 @@ def test_fault_campaign(vc, depots, tmp_path):
 
     # 5. ONE plain re-run over every host; then every host is patched, out of maintenance mode, firewall closed
     wait_until(lambda: not sim.state("c-reboot")["down"], 30, "c-reboot to boot")
-    res = play(tmp_path, sim, depots, [{"hosts": ALL_HOSTS}], "rerun")
+    res = play(tmp_path, sim, depots, [{"hosts": rerun_hosts}], "rerun")
     assert not res[0].get("failed"), res[0].get("msg")
-    for h in ALL_HOSTS:
+    for h in rerun_hosts:
         assert_converged(sim, h)
     assert ours_running(tmp_path) == []
+
+
+def _ansible_core():
+    from ansible.release import __version__
+    return tuple(int(x) for x in __version__.split(".")[:2])
+
+
+def _sigterm_ansible_playbook(sim, proc):
+    try:
+        wait_until(lambda: sim.state("c-sig-main")["maintenance"] and deploy_module_pid(proc.pid), 120,
+                   "the install on c-sig-main")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    wait_until(lambda: fields(sim, "c-sig-main")["lock"] is None, 120, "the module on c-sig-main to end")
+    f = fields(sim, "c-sig-main")
+    assert f["marker"]["phase"] == "cancelled" and "SIGTERM received" in f["marker"]["outcome"], f["marker"]
+    st = sim.state("c-sig-main")
+    assert st["maintenance"] is False and st["http_client_enabled"] is False, st
+    msgs = [e["message"] for e in logged_events(sim, "c-sig-main")]
+    assert msgs[-1].startswith("fleetpatch.esxi: deploy FAILED on c-sig-main: cancelled (SIGTERM received)"), msgs
 
 
 def test_standalone_esxi_fault_then_rerun(depots, tmp_path):
