@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import fcntl
 import os
 import posixpath
 import shutil
@@ -449,7 +450,28 @@ def _prune_dirs(dest: str, rel: str) -> None:
 
 
 def build_depot(params: Dict[str, Any], check_mode: bool=False) -> Dict[str, Any]:
-    """The ``depot_build`` module's result for its ``params``."""
+    """The ``depot_build`` module's result for its ``params``. Builds of one folder run one at a time (AWX slices,
+    parallel jobs): an exclusive ``flock`` on ``.<dest name>.depot-build.lock`` next to the folder (not in it: the
+    folder holds the depot only) is held for the whole build, so a second builder starts from the first one's
+    finished manifest (then usually has nothing to do)."""
+    dest = os.path.abspath(os.path.expanduser(params["dest"]))
+    if check_mode or (os.path.exists(dest) and not os.path.isdir(dest)):
+        return _build_depot(params, check_mode)
+    try:
+        parent = os.path.dirname(dest)
+        os.makedirs(parent, exist_ok=True)
+        fd = os.open(os.path.join(parent, ".%s.depot-build.lock" % os.path.basename(dest)), os.O_RDWR | os.O_CREAT,
+                     0o600)
+    except OSError:
+        return _build_depot(params, check_mode)     # an unwritable folder fails in the build with its own message
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _build_depot(params, check_mode)
+    finally:
+        os.close(fd)       # closing releases the lock
+
+
+def _build_depot(params: Dict[str, Any], check_mode: bool=False) -> Dict[str, Any]:
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise InputError("dest exists and is not a folder", source=dest)

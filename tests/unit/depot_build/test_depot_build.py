@@ -264,3 +264,39 @@ def test_token_placeholder(tmp_path, token_server):
     assert TOKEN not in json.dumps(res)
     manifest = (tmp_path / "d" / MANIFEST).read_text()
     assert TOKEN not in manifest and "/********/fling/index.xml" in manifest
+
+
+def test_concurrent_builds_of_one_folder_run_one_at_a_time(tmp_path):
+    """Four builders of one folder at once (AWX slices): serialised by the folder's lock, every one succeeds,
+    the folder ends complete, and only the first one writes anything."""
+    import threading
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import build as _build
+    dest = tmp_path / "depot"
+    inside = []
+    overlap = []
+    real = _build._build_depot
+
+    def spy(params, check_mode=False):
+        inside.append(1)
+        if len(inside) > 1:
+            overlap.append(1)
+        try:
+            return real(params, check_mode)
+        finally:
+            inside.pop()
+    results = []
+    orig = _build._build_depot
+    _build._build_depot = spy
+    try:
+        threads = [threading.Thread(target=lambda: results.append(_build.build_depot(params(dest, [FLING_U2]))))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        _build._build_depot = orig
+    assert len(results) == 4 and not overlap
+    assert sum(1 for r in results if r["changed"]) == 1
+    assert os.path.isfile(str(dest / "index.xml"))
+    assert oct(os.stat(str(tmp_path / ".depot.depot-build.lock")).st_mode & 0o777) == "0o600"
