@@ -26,11 +26,9 @@ SECRET = "Tok3nS3cretValue"
 
 
 @pytest.fixture(scope="module")
-def esx():
+def esx(sim_factory):
     # on the IPv6 loopback: every playbook of this module connects with `hostname: "::1"` (an IPv6 literal)
-    sim = Simulator(mode="esx", reboot_down=0.5, listen_host="::1").start()
-    yield sim
-    sim.stop()
+    return sim_factory("esx", reboot_down=0.5, listen_host="::1")
 
 
 class _Server6(_Server):

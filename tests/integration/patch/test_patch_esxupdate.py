@@ -21,12 +21,10 @@ HOSTS = ["x-ok", "x-dep", "x-inst"]
 
 
 @pytest.fixture(scope="module")
-def vc():
+def vc(sim_factory):
     topo = {"datacenters": [{"name": "DC1", "clusters": [{"name": "CX", "drs": True, "hosts": [
         {"name": n, "image": "esxi-8.0u2.json"} for n in HOSTS]}]}]}
-    sim = Simulator(mode="vc", topology=topo, reboot_down=0.5).start()
-    yield sim
-    sim.stop()
+    return sim_factory("vc", topology=topo, reboot_down=0.5)
 
 
 def _params(vc, depots, host):

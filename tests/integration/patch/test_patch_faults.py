@@ -26,19 +26,15 @@ ESX_HOST = "esxi-01.sim.local"
 
 
 @pytest.fixture(scope="module")
-def vc():
+def vc(sim_factory):
     topo = {"datacenters": [{"name": "DC1", "clusters": [{"name": "CF", "drs": True, "hosts": [
         {"name": n, "image": "esxi-8.0u2.json"} for n in VC_HOSTS]}]}]}
-    sim = Simulator(mode="vc", topology=topo, reboot_down=0.5).start()
-    yield sim
-    sim.stop()
+    return sim_factory("vc", topology=topo, reboot_down=0.5)
 
 
 @pytest.fixture(scope="module")
-def esx():
-    sim = Simulator(mode="esx", reboot_down=0.5).start()
-    yield sim
-    sim.stop()
+def esx(sim_factory):
+    return sim_factory("esx", reboot_down=0.5)
 
 
 @pytest.fixture(params=["vc", "esx"])

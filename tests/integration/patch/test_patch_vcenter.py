@@ -21,10 +21,8 @@ TOPOLOGY = {"datacenters": [{"name": "DC1", "clusters": [{"name": "C1", "drs": T
 
 
 @pytest.fixture(scope="module")
-def vc():
-    sim = Simulator(mode="vc", topology=TOPOLOGY, reboot_down=0.5).start()
-    yield sim
-    sim.stop()
+def vc(sim_factory):
+    return sim_factory("vc", topology=TOPOLOGY, reboot_down=0.5)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pytest
 
 from tests.tooling import needs_tool
 
-from tests.simulator.harness import Simulator
 
 from tests.integration.tag.tag_sim_helpers import PLAYBOOK, ROOT, host_tags, run_playbook, write_json
 
@@ -29,15 +28,12 @@ ESX_HOST = "esxi-20.sim.local"
 
 
 @pytest.fixture(scope="module")
-def sims():
-    vc = Simulator(mode="vc", reboot_down=0.5, topology={"datacenters": [{"name": "DC1", "clusters": [
+def sims(sim_factory):
+    vc = sim_factory("vc", reboot_down=0.5, topology={"datacenters": [{"name": "DC1", "clusters": [
         {"name": "C1", "hosts": [{"name": VC_HOSTS[0], "image": "esxi-8.0u2.json"},
-                                 {"name": VC_HOSTS[1], "image": "esxi-7.0u3.json"}]}]}]}).start()
-    esx = Simulator(mode="esx", reboot_down=0.5, topology={"hosts": [{"name": ESX_HOST,
-                                                                      "image": "esxi-8.0u2.json"}]}).start()
-    yield vc, esx
-    esx.stop()
-    vc.stop()
+                                 {"name": VC_HOSTS[1], "image": "esxi-7.0u3.json"}]}]}]})
+    esx = sim_factory("esx", reboot_down=0.5, topology={"hosts": [{"name": ESX_HOST, "image": "esxi-8.0u2.json"}]})
+    return vc, esx
 
 
 def recap(text):
