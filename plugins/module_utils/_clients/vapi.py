@@ -41,7 +41,7 @@ try:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - depends on the controller
-    requests = _rexc = None
+    requests = _rexc = None  # type: ignore[assignment]
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 

@@ -186,3 +186,9 @@ class ProfileInvalidError(FleetpatchError):
     result as the partial result (``details["partial"]``)."""
 
     kind = "validation"
+
+
+class ServeError(FleetpatchError):
+    """The depot server could not be started or stopped."""
+
+    kind = "depot_serve"

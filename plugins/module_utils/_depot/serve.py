@@ -38,19 +38,13 @@ import uuid
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients import depot_server as _srv
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError, InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError, InputError, ServeError  # noqa: F401 (ServeError re-exported)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
 
 STATE_FORMAT = 2
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _KEY_FILE_RE = re.compile(r"^(?P<key>.+-[0-9a-f]{12})\.json$")
 State = Dict[str, Any]
-
-
-class ServeError(FleetpatchError):
-    """The depot server could not be started or stopped."""
-
-    kind = "depot_serve"
 
 
 # ---- state files ---------------------------------------------------------------------------------------

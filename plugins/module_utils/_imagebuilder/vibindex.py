@@ -35,9 +35,20 @@ def _ver(text: str) -> VibVersion:
     return v
 
 
+def _vib_ver(text: str) -> VibVersion:
+    """A VIB's own version (no hyphen: empty release, the lowest: ``1.0 < 1.0-1``), cached."""
+    key = ("vib", text)
+    v = _VCACHE.get(key)
+    if v is None:
+        if len(_VCACHE) > _VCACHE_MAX:
+            _VCACHE.clear()
+        v = _VCACHE[key] = VibVersion.vib(text)
+    return v
+
+
 def vcmp(a: str, b: str) -> int:
-    """-1/0/1 comparing two version strings (cached parse)."""
-    return _ver(a).compare(_ver(b))
+    """-1/0/1 comparing two VIB versions as esximage does (``1.0 < 1.0-1``; cached parse)."""
+    return _vib_ver(a).compare(_vib_ver(b))
 
 
 _KNOWN_REL = ("<<", "<=", "=", ">=", ">>", "!=")
@@ -52,7 +63,7 @@ def _satisfies(version: str, relation: Optional[str], wanted: Optional[str]) -> 
         relation = normalize_relation(relation)
         if relation is None:
             return True
-    c = _ver(version).compare(_ver(wanted))
+    c = _vib_ver(version).compare(_ver(wanted))
     if relation == "<<":
         return c < 0
     if relation == "<=":
@@ -81,7 +92,7 @@ def version_part(text: str) -> Optional[str]:
 
 
 def _newest_first(vibs: List[Vib]) -> List[Vib]:
-    return sorted(vibs, key=lambda v: (_ver(v.version).sort_key(), v.id), reverse=True)
+    return sorted(vibs, key=lambda v: (_vib_ver(v.version).sort_key(), v.id), reverse=True)
 
 
 def _rel_text(rel: Relation) -> str:

@@ -70,7 +70,7 @@ def _vib_state(vib, host_by_name):
     if inst is None:
         rep = _replaced_by_host(vib, host_by_name)
         return ("replaced", rep) if rep is not None else ("absent", None)
-    c = VibVersion(inst.version).compare(vib.version)
+    c = VibVersion.vib(inst.version).compare(VibVersion.vib(vib.version))
     if c == 0 and (inst.vendor == vib.vendor or not inst.vendor):
         return "installed", inst
     if c > 0:
@@ -190,7 +190,7 @@ def _newest_by_name(pool):
     for bid, (_b, vibs) in pool.items():
         for v in vibs:
             cur = newest.get(v.name)
-            if cur is None or VibVersion(v.version) > VibVersion(cur[1].version):
+            if cur is None or VibVersion.vib(v.version) > VibVersion.vib(cur[1].version):
                 newest[v.name] = (bid, v)
     return newest
 
@@ -222,7 +222,7 @@ def _dependency_check(bid, vibs, host_idx, offered, owner):
                 continue
             providers = [p for p in offered.providers(rel) if owner.get(p.id) != bid]
             if providers:
-                best = sorted(providers, key=lambda p: (VibVersion(p.version).sort_key(), p.id))[-1]
+                best = sorted(providers, key=lambda p: (VibVersion.vib(p.version).sort_key(), p.id))[-1]
                 need = owner.get(best.id)
                 if need and need not in needs:
                     needs.append(need)
@@ -247,7 +247,7 @@ def _superseding_bulletin(bid, vibs, applicable, newest_by_name):
     candidates = None
     for v in vibs:
         owner = newest_by_name.get(v.name)
-        if owner is None or owner[0] == bid or VibVersion(owner[1].version) <= VibVersion(v.version):
+        if owner is None or owner[0] == bid or VibVersion.vib(owner[1].version) <= VibVersion.vib(v.version):
             # also accept a replacing VIB from another bulletin
             rep = None
             for obid, (ob, ovibs) in applicable.items():

@@ -196,7 +196,7 @@ class RunContext(object):
             try:
                 inventory = self.client.software_vibs(host)
             except VSphereError as e:
-                if engine == "controller" or e.details.get("connection_lost") or e.details.get("session_lost"):
+                if engine == "controller" or e.connection_lost or e.session_lost:
                     raise
                 fallback = "the VIB inventory could not be read (%s); the host scanned itself" % e.msg
                 self.warn("host %s: %s" % (host.name, fallback))
