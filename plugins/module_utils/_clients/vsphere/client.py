@@ -349,7 +349,6 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                 stub.schemeArgs["timeout"] = old
             stub.DropConnections()
 
-
     # ---- generic call helpers --------------------------------------------------------------------
     def _call(self, host: Host, action: str, fn: Callable, *args, **kwargs) -> Optional[Union[datetime, str]]:
         try:
@@ -368,11 +367,9 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                              secrets=list(self.secrets) + list(secrets), endpoint=self.endpoint,
                              collector=self._content.propertyCollector)
 
-
     def _mo(self, vim_type, moid):
         self._ensure()
         return vim_type(moid, self._stub)
-
 
 
 __all__ = ["VSphereClient", "Host", "HAS_PYVMOMI", "PYVMOMI_IMPORT_ERROR", "build_ssl_context", "parse_xml_result",

@@ -10,7 +10,7 @@ import os
 import re
 import ssl
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any, Dict, List, Set, Tuple, Union, Optional
+from typing import Any, Dict, List, Set, Union, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError, VSphereError)
@@ -18,12 +18,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml im
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import normalize_relation
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import (
     ACCEPTANCE_API_NAMES, Payload, Provide, Relation, Vib, normalize_acceptance)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    wait_for_task)
-
-
-
 
 
 DEFAULT_TIMEOUT = 60          # seconds: TCP connect, TLS, login and each ordinary SOAP request
@@ -34,7 +28,6 @@ API_VIB_TYPES = {"tools": "locker"}     # SoftwarePackage.type enum (bootbank|to
 EVENTS_MAX = 1000             # host_events: most events returned (EventFilterSpec.maxCount limit)
 EVENTS_MAX_DEFAULT = 100
 EVENTS_PAGE = 100             # ReadNextEvents page size
-
 
 
 def iso(value: Optional[datetime.datetime]) -> Optional[str]:
@@ -280,7 +273,6 @@ def _parse_service_versions(data: bytes) -> Set[str]:
             if v.text:
                 ids.add(v.text.strip())
     return ids
-
 
 
 def _as_utc(value: Optional[Union[datetime.datetime, str]]) -> Optional[datetime.datetime]:

@@ -5,21 +5,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
-    FleetpatchError, NotFoundError)
+    NotFoundError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    vsphere_call, wait_for_task)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
+    vim, vsphere_call)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     datastore_uuid)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
-
-
 
 
 class DatastoresMixin(ClientBase):

@@ -11,9 +11,8 @@ import datetime
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    wait_for_task)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
+    redact, vim)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     EVENTS_MAX, EVENTS_MAX_DEFAULT, EVENTS_PAGE, _as_utc, iso)
@@ -21,8 +20,6 @@ from typing import TYPE_CHECKING, Any, List, Optional, Union
 
 if TYPE_CHECKING:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
-
-
 
 
 class EventsMixin(ClientBase):

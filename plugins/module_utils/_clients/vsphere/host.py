@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import vim
-from typing import TYPE_CHECKING, Any, Dict
+from typing import Any, Dict
 
 
 # ==== host handle ================================================================================

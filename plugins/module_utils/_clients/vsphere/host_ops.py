@@ -9,15 +9,14 @@ import datetime
 
 import contextlib
 import time
-from typing import TYPE_CHECKING, Iterator, Tuple, Union, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Iterator, Tuple, Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, InputError, NotFoundError,
     RebootTimeoutError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, redact, require_pyvmomi, translate,
-    vim, vmodl, wait_for_task)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
+    HAS_PYVMOMI, backoff_delays, poll_until, vim, wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     VSAN_MODES, _parse_iso)
@@ -26,8 +25,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.h
 
 if TYPE_CHECKING:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError
-
-
 
 
 class HostOpsMixin(ClientBase):

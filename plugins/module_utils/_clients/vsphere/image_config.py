@@ -8,20 +8,17 @@ from __future__ import annotations
 import concurrent.futures
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    wait_for_task)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
+    vim)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import VSphereError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     _API_ACCEPTANCE, api_acceptance_name, iso, normalize_api_acceptance, package_record_dict, package_record_to_vib)
-from typing import Optional, TYPE_CHECKING, Any, Dict, List, Union
+from typing import Optional, TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Vib
-
-
 
 
 # Concurrent SOAP calls of one scan. ASSUMED: 16 keeps one session well inside what a vCenter serves at once (its

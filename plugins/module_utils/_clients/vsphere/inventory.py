@@ -5,20 +5,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Union, Any, Dict, List, Optional, Tuple
+from typing import Union, Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
-    FleetpatchError, InputError, NotFoundError)
+    InputError, NotFoundError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    vsphere_call, wait_for_task)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
+    vim, vmodl,
+    vsphere_call)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     iso)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
-
 
 
 MAX_DEPTH = 64  # inventory trees are shallow; a cycle in a broken inventory must not hang us
@@ -235,7 +234,6 @@ class InventoryMixin(ClientBase):
             "management_server_ip": mgmt_ip or None,
             "endpoint": self.endpoint,
         }
-
 
     # ---- fleet scale: every host in one call ---------------------------------------------------------
     def hosts_facts(self, hosts):

@@ -15,13 +15,11 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     InputError, TaskFailedError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._esxi.esxupdate import (
     SUCCESS_CLASSES, esxupdate_result, fault_error)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, redact, require_pyvmomi, translate, vim, vmodl,
-    wait_for_task)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
+    redact, vim)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     parse_xml_result, patch_status_dict)
-
 
 
 def _failures(reader: Dict[str, Any]) -> List[Dict[str, Any]]:
