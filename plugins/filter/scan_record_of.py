@@ -12,8 +12,7 @@ def _results(results):
         if not isinstance(r, dict):
             continue
         if isinstance(r.get("results"), list):     # a registered loop
-            for x in _results(r["results"]):
-                yield x
+            yield from _results(r["results"])
         else:
             yield r
 

@@ -42,7 +42,8 @@ MAX_FUNCTION_LINES = 120
 
 # Layer of a collection module (dotted name relative to plugins/, e.g. "module_utils._depot.sources").
 PURE_PACKAGES = ("module_utils._common", "module_utils._esxi", "module_utils._imagebuilder")
-PURE_MODULES = ("module_utils._depot.models", "module_utils._depot.vibversion", "module_utils._depot.parse")
+PURE_MODULES = ("module_utils._depot.models", "module_utils._depot.vibversion", "module_utils._depot.parse",
+                "module_utils._depot.parsing")
 CLIENTS = "module_utils._clients"
 ANSIBLE_GLUE = "module_utils._ansible"
 ENTRY_POINTS = ("modules", "inventory", "action", "test", "filter", "doc_fragments", "lookup", "callback")

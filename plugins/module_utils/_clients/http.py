@@ -28,7 +28,7 @@ import ssl
 import tempfile
 import time
 import traceback
-from typing import TYPE_CHECKING, Set, Tuple, Any, Dict, Optional, Union
+from typing import Set, Tuple, Any, Dict, Optional, Union
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFetchError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import (
@@ -88,7 +88,7 @@ def url_secret_parts(url: Optional[str]) -> Set[str]:
     return url_secrets(url)
 
 
-def looks_like_html(body: bytes, content_type: str="") -> bool:
+def looks_like_html(body: bytes, content_type: str = "") -> bool:
     if "html" in (content_type or "").lower():
         return True
     head = body[:512].lstrip().lower()
@@ -115,9 +115,9 @@ def check_content(body: bytes, expect: Optional[str], content_type: str = "") ->
 class HttpClient(object):
     """Fetch depot files over HTTP(S). One instance per module run; reuses its connections."""
 
-    def __init__(self, validate_certs: bool=True, proxy: Optional[str]=None, timeout: Union[float, int]=30,
-                 retries: int=2, cache_dir: Optional[str]=None,
-                 max_bytes: int=DEFAULT_MAX_BYTES, backoff: float=0.5, ca_path: Optional[str]=None) -> None:
+    def __init__(self, validate_certs: bool = True, proxy: Optional[str] = None, timeout: Union[float, int] = 30,
+                 retries: int = 2, cache_dir: Optional[str] = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES, backoff: float = 0.5, ca_path: Optional[str] = None) -> None:
         self.validate_certs = validate_certs
         self.proxy = proxy or None
         self.timeout = timeout
@@ -244,12 +244,12 @@ class HttpClient(object):
             time.sleep(delay)
 
     # ---- public API ---------------------------------------------------------------------------------
-    def get_bytes(self, url: str, expect: Optional[str]=None, max_bytes: Optional[int]=None) -> bytes:
+    def get_bytes(self, url: str, expect: Optional[str] = None, max_bytes: Optional[int] = None) -> bytes:
         """The body of ``url`` (bytes). ``expect`` (``xml``, ``zip``, ``vib`` or None) rejects HTML error pages
         and bodies of the wrong kind. Raises ``DepotFetchError``."""
         return self._get(url, expect, max_bytes, None)
 
-    def download(self, url: str, dest: str, expect: Optional[str]=None, max_bytes: Optional[int] = None) -> int:
+    def download(self, url: str, dest: str, expect: Optional[str] = None, max_bytes: Optional[int] = None) -> int:
         """Stream ``url`` into the file ``dest`` (written atomically); returns the number of bytes."""
         return self._get(url, expect, max_bytes, dest)
 

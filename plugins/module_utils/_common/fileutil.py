@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Optional, Union
 
 
-def write_atomic(path: str, data: Union[bytes, str], mode: int=0o600, prefix: Optional[str]=None) -> None:
+def write_atomic(path: str, data: Union[bytes, str], mode: int = 0o600, prefix: Optional[str] = None) -> None:
     """Write ``data`` (bytes or str, UTF-8) to ``path`` through a temporary file in the same folder and an atomic
     rename, so that a reader never sees a half-written file. The folder must exist. ``mode`` is applied before
     the rename. OSError propagates (the temporary file is removed)."""

@@ -18,7 +18,7 @@ Malformed XML raises ``DepotFormatError`` naming the source and the line.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Optional, Any, Type, Union, Iterable, Iterator, Tuple
+from typing import Optional, Any, Type, Union, Iterable, Iterator, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     DepotFormatError, DepotSecurityError, FleetpatchError)
@@ -36,7 +36,7 @@ _FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
 _local = threading.local()
 
 
-def require_lxml(source: Optional[str]=None) -> None:
+def require_lxml(source: Optional[str] = None) -> None:
     """Raise ``DepotError`` with install advice if lxml cannot be imported."""
     if _etree is None:
         from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotError
@@ -76,7 +76,7 @@ _DTD_MSG = "XML with a DOCTYPE or ENTITY declaration refused (VMware metadata ne
 
 
 def parse_xml(data: Union[bytes, str], source: Optional[str], max_bytes: Optional[int] = MAX_XML_BYTES,
-              expect: Optional[str]=None) -> Any:
+              expect: Optional[str] = None) -> Any:
     """Parse ``data`` (bytes) into an lxml root element.
 
     ``source`` names the document in errors (file path, ``zip#member`` or redacted URL). ``expect`` is an
@@ -147,8 +147,8 @@ def parse_untrusted(data: Optional[Union[str, bytes]], what: str, error: Type[Fl
         raise error("%s is not well-formed XML (%s)" % (what, e.msg)) from e
 
 
-def parse_many(docs: Iterable[Tuple[str, bytes]], expect: Any=None,
-               max_bytes: Optional[int]=MAX_XML_BYTES) -> Iterator[Tuple[str, Any]]:
+def parse_many(docs: Iterable[Tuple[str, bytes]], expect: Any = None,
+               max_bytes: Optional[int] = MAX_XML_BYTES) -> Iterator[Tuple[str, Any]]:
     """``(source, root)`` for each ``(source, bytes)`` of ``docs`` (``parse_xml`` one by one)."""
     for source, data in docs:
         yield source, parse_xml(data, source, max_bytes, expect)

@@ -67,7 +67,7 @@ class _RecordingHttp(HttpClient):
         super(_RecordingHttp, self).__init__(*args, **kwargs)
         self.bodies: Dict[Any, Any] = {}
 
-    def get_bytes(self, url: str, expect: Optional[str]=None, max_bytes: Optional[int]=None) -> bytes:
+    def get_bytes(self, url: str, expect: Optional[str] = None, max_bytes: Optional[int] = None) -> bytes:
         data = super(_RecordingHttp, self).get_bytes(url, expect=expect, max_bytes=max_bytes)
         if expect == "zip":
             self.bodies[url] = data
@@ -449,7 +449,7 @@ def _prune_dirs(dest: str, rel: str) -> None:
         d = os.path.dirname(d)
 
 
-def build_depot(params: Dict[str, Any], check_mode: bool=False) -> Dict[str, Any]:
+def build_depot(params: Dict[str, Any], check_mode: bool = False) -> Dict[str, Any]:
     """The ``depot_build`` module's result for its ``params``. Builds of one folder run one at a time (AWX slices,
     parallel jobs): an exclusive ``flock`` on ``.<dest name>.depot-build.lock`` next to the folder (not in it: the
     folder holds the depot only) is held for the whole build, so a second builder starts from the first one's
@@ -471,7 +471,7 @@ def build_depot(params: Dict[str, Any], check_mode: bool=False) -> Dict[str, Any
         os.close(fd)       # closing releases the lock
 
 
-def _build_depot(params: Dict[str, Any], check_mode: bool=False) -> Dict[str, Any]:
+def _build_depot(params: Dict[str, Any], check_mode: bool = False) -> Dict[str, Any]:
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise InputError("dest exists and is not a folder", source=dest)

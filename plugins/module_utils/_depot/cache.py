@@ -41,7 +41,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models impo
 )
 
 
-
 FORMAT = "fleetpatch.esxi/depot-cache"
 FORMAT_VERSION = 3
 _MAX_MEMORY_ENTRIES = 64
@@ -192,7 +191,7 @@ def encode(depot: Depot) -> bytes:
             "sources": list(depot.sources)}
     header = _dumps({"format": FORMAT, "version": FORMAT_VERSION, "digest": depot.digest, "counts": counts,
                      "sections": table, "meta": meta}) + b"\n"
-    body = header + b"".join(d for _, d in sections)
+    body = header + b"".join(d for _name, d in sections)
     return body + _END + b"%016x" % (len(body) + len(_END) + 16)
 
 
@@ -278,14 +277,16 @@ class LazyRecords(Mapping):
     def _keys(self) -> List[str]:
         if self._keys_list is None:
             self._load_keys()
-        assert self._keys_list is not None
+        if not (self._keys_list is not None):
+            raise AssertionError('self._keys_list is not None')
         return self._keys_list
 
     @property
     def _index(self) -> Dict[str, int]:
         if self._index_map is None:
             self._load_keys()
-        assert self._index_map is not None
+        if not (self._index_map is not None):
+            raise AssertionError('self._index_map is not None')
         return self._index_map
 
     def _load_keys(self) -> None:
@@ -407,7 +408,8 @@ class _Decoder(object):
         if self.S is None:
             self.tables()
         S = self.S
-        assert S is not None
+        if not (S is not None):
+            raise AssertionError('S is not None')
         (vid, name, version, vendor, vtype, acc, summary, desc, rdate, dep, con, rep, prov, flags, plats, hw,
          relpath, packed, ck, payloads, tags, files, idate, source, urls) = r
         fl = _FLAGS[flags]
@@ -427,7 +429,8 @@ class _Decoder(object):
         if self.S is None:
             self.tables()
         S = self.S
-        assert S is not None
+        if not (S is not None):
+            raise AssertionError('S is not None')
         bid, vendor, summary, sev, cat, urg, rtype, rdate, kb, desc, contact, plats, vib_ids, comp, source = r
         return Bulletin(S[bid], S[vendor], S[summary], S[sev], S[cat], S[urg], S[rtype], S[rdate], S[kb], S[desc],
                         S[contact], self.PLG[plats], self.SG[vib_ids],
@@ -438,7 +441,8 @@ class _Decoder(object):
         if self.S is None:
             self.tables()
         S = self.S
-        assert S is not None
+        if not (S is not None):
+            raise AssertionError('S is not None')
         name, creator, acc, vib_ids, desc, pid, ctime, mtime, ro, source = r
         return ImageProfile(S[name], S[creator], S[acc], self.SG[vib_ids], S[desc], S[pid], S[ctime], S[mtime],
                             bool(ro), S[source])

@@ -26,7 +26,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http impo
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, DepotSecurityError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact_url
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
-from typing import Dict, TYPE_CHECKING, Any, IO, Optional, Union
+from typing import Dict, Any, IO, Optional
 
 # ---- limits --------------------------------------------------------------------------------------------
 MAX_ZIP_MEMBERS = 200000
@@ -68,7 +68,7 @@ def _hostile_name(name: str) -> Optional[str]:
 class SafeZip(object):
     """A zip archive whose member names, count, sizes and compression ratios were checked up front."""
 
-    def __init__(self, fileobj_or_path: Any, label: str, ref: Optional[str]=None) -> None:
+    def __init__(self, fileobj_or_path: Any, label: str, ref: Optional[str] = None) -> None:
         self.label = label
         self.ref = ref if ref is not None else label
         self._src = fileobj_or_path
@@ -126,7 +126,7 @@ class SafeZip(object):
     def member_ref(self, name: str) -> str:
         return "%s#%s" % (self.ref, name)
 
-    def read(self, name: str, limit: int=MAX_XML_MEMBER) -> bytes:
+    def read(self, name: str, limit: int = MAX_XML_MEMBER) -> bytes:
         info = self.infos.get(name)
         if info is None:
             raise DepotFormatError("member %r not found" % name, source=self.label)
@@ -145,7 +145,7 @@ class SafeZip(object):
                                      member=name)
         return data
 
-    def spool(self, name: str, limit: int=MAX_NESTED_ZIP) -> IO[bytes]:
+    def spool(self, name: str, limit: int = MAX_NESTED_ZIP) -> IO[bytes]:
         """Member ``name`` copied into a seekable temporary file (memory up to 64 MiB)."""
         info = self.infos[name]
         if info.file_size > limit:
@@ -199,7 +199,7 @@ class _ZipContainer(object):
     def exists(self, rel: str) -> bool:
         return self.sz.has(rel)
 
-    def read(self, rel: str, limit: int=MAX_XML_MEMBER) -> bytes:
+    def read(self, rel: str, limit: int = MAX_XML_MEMBER) -> bytes:
         if not self.sz.has(rel):
             raise DepotFormatError("depot file %r is missing" % rel, source=self.label)
         return self.sz.read(rel, limit)
@@ -239,7 +239,7 @@ class _DirContainer(object):
         except DepotSecurityError:
             return False
 
-    def read(self, rel: str, limit: int=MAX_XML_MEMBER) -> bytes:
+    def read(self, rel: str, limit: int = MAX_XML_MEMBER) -> bytes:
         p = self._path(rel)
         return _read_file(p, limit)
 
@@ -268,7 +268,7 @@ class _HttpContainer(object):
     def exists(self, rel: str) -> bool:
         return True
 
-    def read(self, url: str, limit: int=MAX_XML_MEMBER, expect: Optional[str]=None) -> bytes:
+    def read(self, url: str, limit: int = MAX_XML_MEMBER, expect: Optional[str] = None) -> bytes:
         return self.ctx.http_client().get_bytes(url, expect=expect, max_bytes=limit)
 
     def member_label(self, url: str) -> Optional[str]:
@@ -302,7 +302,7 @@ def _read_file(path: str, limit: int) -> bytes:
 
 
 # ---- opening a .vib from Depot.vib_files ---------------------------------------------------------------------
-def open_vib(ref: str, http: Optional[Any] = None, validate_certs: bool=True, proxy: Optional[Any] = None, timeout: int=30, retries: int=2,
+def open_vib(ref: str, http: Optional[Any] = None, validate_certs: bool = True, proxy: Optional[Any] = None, timeout: int = 30, retries: int = 2,
              cache_dir: Optional[Any] = None) -> VibArchive:
     """A ``VibArchive`` for a ``Depot.vib_files`` value: local path, ``zip#member[#member]`` or URL."""
     head: Any

@@ -331,16 +331,18 @@ class LayeredMap(MutableMapping):
             self.update(*args, **kwargs)
 
     def _own(self) -> dict:
-        if not self._layers or type(self._layers[-1]) is not dict:
+        if not self._layers or type(self._layers[-1]) is not dict:  # pylint: disable=unidiomatic-typecheck
             self._layers.append({})
         own = self._layers[-1]
-        assert isinstance(own, dict)
+        if not (isinstance(own, dict)):
+            raise AssertionError('isinstance(own, dict)')
         return own
 
     def update(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         if len(args) == 1 and not kwargs and getattr(args[0], "lazy_layer", False):
             layer = args[0]
-            assert isinstance(layer, Mapping)
+            if not (isinstance(layer, Mapping)):
+                raise AssertionError('isinstance(layer, Mapping)')
             if len(layer):
                 self._layers.append(layer)
             return
@@ -371,7 +373,7 @@ class LayeredMap(MutableMapping):
 
     def __contains__(self, key: object) -> bool:
         layers = self._layers
-        if len(layers) == 1 and type(layers[0]) is dict:
+        if len(layers) == 1 and type(layers[0]) is dict:  # pylint: disable=unidiomatic-typecheck
             return key in layers[0]
         try:
             self[key]
@@ -386,7 +388,7 @@ class LayeredMap(MutableMapping):
         found = False
         for layer in self._layers:
             if key in layer:
-                if type(layer) is not dict:
+                if type(layer) is not dict:  # pylint: disable=unidiomatic-typecheck
                     raise TypeError("cached depot content is read-only")
                 del layer[key]
                 found = True
@@ -407,7 +409,7 @@ class LayeredMap(MutableMapping):
         layers = self._layers
         if len(layers) == 1:
             return len(layers[0])
-        return sum(1 for _ in self)
+        return sum(1 for _item in self)
 
     def values(self):  # type: ignore[override]
         layers = self._layers
@@ -454,7 +456,7 @@ class _Located(Mapping):
             yield vid
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return sum(1 for _item in self)
 
 
 @dataclass

@@ -38,7 +38,7 @@ import uuid
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients import depot_server as _srv
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError, InputError, ServeError  # noqa: F401 (ServeError re-exported)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError, ServeError  # noqa: F401 (ServeError re-exported)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
 
 STATE_FORMAT = 2

@@ -43,13 +43,14 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets im
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot import parse as _p
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.cache import DepotCache
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.containers import (  # noqa: F401 (re-exports)
-    MAX_DIR_FILES, MAX_METADATA_ZIP, MAX_NESTED_ZIP, MAX_RATIO, MAX_XML_MEMBER, MAX_ZIP_MEMBERS, MAX_ZIP_TOTAL,
-    RATIO_MIN_SIZE, WARM_HASH_MAX, _METADATA_DIRS, _METADATA_SET, _SIDECARS, _SPOOL, SafeZip, _DirContainer,
-    _HttpContainer, _ZipContainer, _join_rel, _label, _read_file, is_url, open_vib)
+    MAX_DIR_FILES, MAX_METADATA_ZIP, MAX_XML_MEMBER, WARM_HASH_MAX, _METADATA_DIRS, _METADATA_SET, _SIDECARS, SafeZip, _DirContainer,
+    _HttpContainer, _ZipContainer, _read_file, is_url)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.containers import (  # noqa: F401 pylint: disable=unused-import
+    open_vib)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Depot
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vib_archive import VibArchive
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import platform_version_matches
-from typing import Dict, TYPE_CHECKING, Any, Callable, IO, List, Optional, Tuple, Union
+from typing import Dict, TYPE_CHECKING, Any, Callable, List, Optional, Tuple, Union
 
 if TYPE_CHECKING:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import MetadataRef
@@ -68,7 +69,7 @@ def _classify(rel: str) -> Union[Tuple[None, None], Tuple[str, str]]:
     return top, base
 
 
-def parse_metadata_files(files: List[Tuple[str, bytes]], label: str, folder: bool=False) -> Depot:
+def parse_metadata_files(files: List[Tuple[str, bytes]], label: str, folder: bool = False) -> Depot:
     """Parse ``[(relpath, bytes), ...]`` of one metadata tree into a content ``Depot`` (no locations).
 
     Sources are named ``<label>#<relpath>`` (inside an archive) or ``<label>/<relpath>`` (``folder=True``).
@@ -202,8 +203,8 @@ class _Loader(object):
         self.cache.put(digest, content)
         return content
 
-    def _add_unit(self, content: Optional[Depot], digest: str, vib_base: Optional[Callable]=None,
-                  sidecar_base: Optional[Callable]=None) -> None:
+    def _add_unit(self, content: Optional[Depot], digest: str, vib_base: Optional[Callable] = None,
+                  sidecar_base: Optional[Callable] = None) -> None:
         """Merge one unit's content; ``vib_base(relative_path) -> ref or None`` locates .vib files."""
         if content is None:   # only when the caller asked for a cached unit and it was gone
             raise DepotFormatError("internal error: no content for metadata unit %s" % digest)
@@ -222,7 +223,7 @@ class _Loader(object):
                 d.descriptor_signatures[vid] = {k: (sidecar_base(p) if p else None) for k, p in rec.items()}
 
     def metadata_zip_bytes(self, data: bytes, label: Optional[str], vib_base: Optional[Callable],
-                           sidecar_base: Optional[Callable]=None) -> None:
+                           sidecar_base: Optional[Callable] = None) -> None:
         digest = hashlib.sha256(data).hexdigest()
         name = label or "metadata.zip"
         content = self._content(digest, name, lambda: parse_metadata_zip(data, name))
@@ -271,7 +272,7 @@ class _Loader(object):
         raise DepotFormatError("not a depot: expected a zip (offline bundle or metadata.zip), a .vib, an index XML "
                                "or a folder", source=path)
 
-    def load_vib(self, path_or_fileobj: Any, label: Optional[str]=None, ref: Optional[str]=None) -> None:
+    def load_vib(self, path_or_fileobj: Any, label: Optional[str] = None, ref: Optional[str] = None) -> None:
         va = VibArchive(path_or_fileobj, source=label)
         data = va.descriptor_bytes
         digest = hashlib.sha256(data).hexdigest()
@@ -439,14 +440,14 @@ class _Loader(object):
                                "<metaList> of vendor-index.xml)" % tag, source=redact_url(url))
 
     # ---- the index chain ---------------------------------------------------------------------------
-    def _read(self, c: Any, rel: str, limit: int=MAX_XML_MEMBER, expect: str="xml") -> bytes:
+    def _read(self, c: Any, rel: str, limit: int = MAX_XML_MEMBER, expect: str = "xml") -> bytes:
         if c.kind == "http":
             return c.read(rel, limit, expect=expect)
         if not c.exists(rel):
             raise DepotFormatError("depot file %r is missing" % rel, source=c.label)
         return c.read(rel, limit)
 
-    def index_chain(self, c: Any, rel: str, data: Optional[bytes]=None) -> None:
+    def index_chain(self, c: Any, rel: str, data: Optional[bytes] = None) -> None:
         if data is None:
             data = self._read(c, rel)
         label = c.member_label(rel)
@@ -470,7 +471,7 @@ class _Loader(object):
             return False
         return True
 
-    def vendor_index(self, c: Any, rel: str, data: Optional[bytes]=None) -> None:
+    def vendor_index(self, c: Any, rel: str, data: Optional[bytes] = None) -> None:
         if data is None:
             data = self._read(c, rel)
         label = c.member_label(rel)
@@ -543,10 +544,10 @@ def _relabel(content: Depot, old: Optional[str], new: str) -> Depot:
     return out
 
 
-def load_depot(sources: Union[str, List[str]], product_line: Optional[str]=None, version: Optional[str]=None,
-               validate_certs: bool=True, proxy: Optional[str]=None, cache_dir: Optional[str]=None,
-               timeout: Union[float, int]=30,
-               retries: int=2, http: Any=None) -> Depot:
+def load_depot(sources: Union[str, List[str]], product_line: Optional[str] = None, version: Optional[str] = None,
+               validate_certs: bool = True, proxy: Optional[str] = None, cache_dir: Optional[str] = None,
+               timeout: Union[float, int] = 30,
+               retries: int = 2, http: Any = None) -> Depot:
     """Load and merge every source (a path/URL or a list of them) into one ``Depot``.
 
     Later sources win on equal ids. ``Depot.digest`` is the sha256 over the digests of the metadata units read

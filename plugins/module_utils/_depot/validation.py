@@ -14,7 +14,7 @@ and the ``X.xml.sig``/``X.xml.orig`` pairs of host image databases from disk, an
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, InputError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import open_vib
@@ -105,5 +105,5 @@ def validate_and_check(depot: Any, fail_on: str, **options: Any) -> Dict[str, An
 
 
 __all__: Tuple[str, ...] = ("read_trust_store", "read_schema", "read_host_record", "host_record_files",
-                          "verify_host_record", "validate_profile", "validate_and_check", "check_fail_on",
-                          "should_fail", "ProfileInvalidError")
+                            "verify_host_record", "validate_profile", "validate_and_check", "check_fail_on",
+                            "should_fail", "ProfileInvalidError")

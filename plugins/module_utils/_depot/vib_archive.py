@@ -19,7 +19,7 @@ import io
 import os
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError, DepotSecurityError
-from typing import Any, TYPE_CHECKING, IO, List, Optional, Tuple, Union
+from typing import Any, IO, List, Optional, Tuple
 
 AR_MAGIC = b"!<arch>\n"
 _HEADER_LEN = 60
@@ -55,7 +55,7 @@ class _MemberReader(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
-    def seek(self, offset: int, whence: int=io.SEEK_SET) -> int:
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence == io.SEEK_SET:
             pos = offset
         elif whence == io.SEEK_CUR:
@@ -121,7 +121,7 @@ class VibArchive(object):
     file object's ``name``); pass an already-redacted URL when the VIB came from HTTP.
     """
 
-    def __init__(self, path_or_fileobj: Any, source: Optional[str]=None) -> None:
+    def __init__(self, path_or_fileobj: Any, source: Optional[str] = None) -> None:
         self._path: Any = None
         self._fh: Any = None
         if isinstance(path_or_fileobj, (str, bytes, os.PathLike)):
@@ -225,7 +225,7 @@ class VibArchive(object):
                 raise DepotFormatError("cannot open VIB: %s" % (e.strerror or e), source=self.source)
         return self._fh, False
 
-    def read(self, name: str, max_bytes: int=DEFAULT_MAX_READ) -> bytes:
+    def read(self, name: str, max_bytes: int = DEFAULT_MAX_READ) -> bytes:
         """The whole content of member ``name``; ``DepotSecurityError`` if it is larger than ``max_bytes``."""
         offset, size = self._locate(name)
         if max_bytes is not None and size > max_bytes:

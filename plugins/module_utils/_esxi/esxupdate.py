@@ -292,7 +292,7 @@ def _exit_state(out: Dict[str, Any], errors: List[Dict[str, Any]]) -> None:
         out.update(outcome=e["class"], code=code, error=None)
         texts = e["msgs"] + ([e["description"]] if e["description"] else [])
         if code == 80:
-            pending_only = any(REBOOT_PENDING_MSG.split(".")[0] in t for t in texts)
+            pending_only = any(REBOOT_PENDING_MSG.split(".", maxsplit=1)[0] in t for t in texts)
             out.update(changed=not pending_only, reboot_required=True, live=False)
         elif code == 81:
             out.update(changed=True, reboot_required=False, live=True)

@@ -73,8 +73,9 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models impo
     ACCEPTANCE_LEVELS, acceptance_allows, normalize_acceptance)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import platform_version_matches
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.vibindex import (  # noqa: F401 (re-exports)
-    ESX_BASE, ESX_VERSION, VibIndex, _KNOWN_REL, _VCACHE, _VCACHE_MAX, _ids, _newest_first, _provide_satisfies,
-    _rel_text, _satisfies, _ver, esx_version_of, vcmp, version_part)
+    ESX_BASE, VibIndex, _ids, _newest_first, _rel_text, _satisfies, vcmp)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._imagebuilder.vibindex import (  # noqa: F401 pylint: disable=unused-import
+    esx_version_of)
 
 if TYPE_CHECKING:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Vib
@@ -153,9 +154,9 @@ def check_platform(vib: Vib, product_line: str, esx_version: Optional[str]) -> O
                                                          esx_version))
 
 
-def validate_set(vibs: Union[List[Vib], VibIndex], minimum_acceptance: Optional[str]=None,
-                 product_line: str=DEFAULT_PRODUCT_LINE, esx_version: Optional[str]=None,
-                 catalog: Optional[VibIndex]=None, check_acceptance_of: Optional[Set[str]]=None) -> List[Any]:
+def validate_set(vibs: Union[List[Vib], VibIndex], minimum_acceptance: Optional[str] = None,
+                 product_line: str = DEFAULT_PRODUCT_LINE, esx_version: Optional[str] = None,
+                 catalog: Optional[VibIndex] = None, check_acceptance_of: Optional[Set[str]] = None) -> List[Any]:
     """The Image Builder checks of one VIB set; returns a sorted list of ``Finding``.
 
     ``vibs``: iterable of Vib or a ``VibIndex``. ``minimum_acceptance``: level name (any spelling) or None for
@@ -464,9 +465,9 @@ def _drop_retired_candidates(to_install: List[Any], skipped: List[Skip]) -> List
     return [v for v in to_install if v.id in active]
 
 
-def apply_candidates(installed: List[Any], candidates: List[Vib], minimum_acceptance: Optional[str]=None,
-                     product_line: str=DEFAULT_PRODUCT_LINE,
-                     esx_version: Optional[Any] = None, allow_downgrade: bool=False, check_platform_applicability: bool=True,
+def apply_candidates(installed: List[Any], candidates: List[Vib], minimum_acceptance: Optional[str] = None,
+                     product_line: str = DEFAULT_PRODUCT_LINE,
+                     esx_version: Optional[Any] = None, allow_downgrade: bool = False, check_platform_applicability: bool = True,
                      catalog: Optional[Any] = None) -> Plan:
     """Decide what installing ``candidates`` (Vibs from a depot, e.g. the VIBs of selected bulletins) on a host
     or image holding ``installed`` would do (esxcli ``software vib update`` semantics). Returns a ``Plan``.

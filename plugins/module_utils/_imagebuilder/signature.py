@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime
 import traceback
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple, Dict
+from typing import Any, Iterable, List, Optional, Tuple, Dict
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 
@@ -88,7 +88,7 @@ def require_libraries() -> None:
 
 def _hash_for(name: str) -> Any:
     table: Dict[str, Any] = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
-             "sha512": hashes.SHA512}
+                             "sha512": hashes.SHA512}
     cls = table.get(name)
     return cls() if cls else None
 
@@ -131,7 +131,7 @@ def _subject(cert: Any) -> str:
 class TrustStore(object):
     """Trust anchors (certificates) and CRLs, read from PEM (or DER) files."""
 
-    def __init__(self, certificates: Iterable[Any]=(), crls: Iterable[Any]=(), sources: Iterable[str]=()) -> None:
+    def __init__(self, certificates: Iterable[Any] = (), crls: Iterable[Any] = (), sources: Iterable[str] = ()) -> None:
         self.certificates = list(certificates)
         self.crls = list(crls)
         self.sources = list(sources)
@@ -237,8 +237,8 @@ def _decode(signature: bytes) -> bytes:
     return signature
 
 
-def verify_detached(signature: bytes, content: bytes, trust: TrustStore, expiry: str="signing_time",
-                    now: Optional[datetime.datetime]=None) -> SignatureResult:
+def verify_detached(signature: bytes, content: bytes, trust: TrustStore, expiry: str = "signing_time",
+                    now: Optional[datetime.datetime] = None) -> SignatureResult:
     """Verify a detached PKCS#7 ``signature`` (bytes, PEM or DER) over ``content`` (bytes) against ``trust``
     (a ``TrustStore``). Returns a ``SignatureResult``; ``status="unsigned"`` for an empty signature."""
     require_libraries()
@@ -445,8 +445,8 @@ def _check_revocation(chain: List[Any], trust: TrustStore) -> None:
 
 
 # ---- convenience ----------------------------------------------------------------------------------------
-def verify_vib_archive(archive: Any, trust: TrustStore, expiry: str="signing_time",
-                       now: Optional[datetime.datetime]=None) -> SignatureResult:
+def verify_vib_archive(archive: Any, trust: TrustStore, expiry: str = "signing_time",
+                       now: Optional[datetime.datetime] = None) -> SignatureResult:
     """Verify ``archive`` (a ``_vib_archive.VibArchive``): ``sig.pkcs7`` over ``descriptor.xml``."""
     return verify_detached(archive.signature_bytes, archive.descriptor_bytes, trust, expiry, now)
 

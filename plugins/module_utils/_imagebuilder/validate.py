@@ -257,15 +257,15 @@ def _content_checks(depot: Any, vibs: Iterable[Any], verify_signatures: bool, tr
 
 
 # ---- the validation ------------------------------------------------------------------------------------------
-def validate_profile(depot: Depot, profile: Optional[str]=None, vibs: Optional[List[str]]=None,
-                     add_vibs: Union[Tuple[()], List[str]]=(), remove_vibs: Union[Tuple[()], List[str]]=(),
-                     acceptance_level: Optional[str]=None,
-                     verify_signatures: bool=False, trust_store: Optional[TrustStore] = None, verify_checksums: bool=False,
-                     check_file_paths: bool=False,
-                     base_profile: Optional[str]=None, signature_expiry: str="signing_time",
-                     extensibility_schema: Optional[SchemaFile]=None,
-                     product_line: str=R.DEFAULT_PRODUCT_LINE, open_vib: Optional[Callable]=None,
-                     read_host_record: Optional[Callable]=None) -> Dict[str, Any]:
+def validate_profile(depot: Depot, profile: Optional[str] = None, vibs: Optional[List[str]] = None,
+                     add_vibs: Union[Tuple[()], List[str]] = (), remove_vibs: Union[Tuple[()], List[str]] = (),
+                     acceptance_level: Optional[str] = None,
+                     verify_signatures: bool = False, trust_store: Optional[TrustStore] = None, verify_checksums: bool = False,
+                     check_file_paths: bool = False,
+                     base_profile: Optional[str] = None, signature_expiry: str = "signing_time",
+                     extensibility_schema: Optional[SchemaFile] = None,
+                     product_line: str = R.DEFAULT_PRODUCT_LINE, open_vib: Optional[Callable] = None,
+                     read_host_record: Optional[Callable] = None) -> Dict[str, Any]:
     """Validate an image profile of ``depot`` (``profile``: its name) or a VIB set (``vibs``: ids, names or
     ``name:version``), after ``remove_vibs`` and ``add_vibs``. Returns::
 

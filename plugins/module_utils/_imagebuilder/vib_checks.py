@@ -122,14 +122,14 @@ def _stage_of(ck: Checksum) -> Any:
 class _Tee(object):
     """Read-only file object that feeds what is read to hashers and counts bytes."""
 
-    def __init__(self, fh: Any, hashers: List[Any], limit: Optional[int]=None, what: str="") -> None:
+    def __init__(self, fh: Any, hashers: List[Any], limit: Optional[int] = None, what: str = "") -> None:
         self._fh = fh
         self._hashers = hashers
         self.count = 0
         self._limit = limit
         self._what = what
 
-    def read(self, n: int=-1) -> bytes:
+    def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
             n = CHUNK
         data = self._fh.read(n)
@@ -163,7 +163,7 @@ class _GunzipReader(object):
         self._buf = b""
         self._started = False
 
-    def read(self, n: int=-1) -> bytes:
+    def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
             n = CHUNK
         while True:
@@ -198,7 +198,7 @@ class _GunzipReader(object):
 
 
 def verify_payloads(archive: Any, payloads: Union[List[Payload], Tuple[Payload]], vib_id: str,
-                    max_decompressed: int=MAX_DECOMPRESSED) -> List[ChecksumCheck]:
+                    max_decompressed: int = MAX_DECOMPRESSED) -> List[ChecksumCheck]:
     """Check every checksum of ``payloads`` (``Payload`` models, usually from the archive's own descriptor)
     against the members of ``archive`` (a ``VibArchive``). Returns ``[ChecksumCheck]``."""
     out = []
@@ -436,7 +436,7 @@ def minimal_descriptor(vib: Vib) -> bytes:
     return _etree.tostring(root)
 
 
-def schema_check(vib: Vib, rng: Any, descriptor_bytes: Optional[bytes]=None) -> Optional[str]:
+def schema_check(vib: Vib, rng: Any, descriptor_bytes: Optional[bytes] = None) -> Optional[str]:
     """Validate the VIB's descriptor (or a minimal one built from the model) with ``rng``.
     Returns ``None`` when valid, else the first schema error line."""
     data = descriptor_bytes if descriptor_bytes is not None else minimal_descriptor(vib)

@@ -12,7 +12,7 @@ Breaking changes at any time.
 from __future__ import annotations
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.vibversion import VibVersion, normalize_relation
-from typing import Dict, TYPE_CHECKING, Any, List, Optional, Tuple, Union, Iterator
+from typing import Dict, TYPE_CHECKING, Any, List, Optional, Iterator
 
 if TYPE_CHECKING:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Relation, Vib
@@ -143,7 +143,7 @@ class VibIndex(object):
         lst = self.by_name.get(name)
         return lst[0] if lst else None
 
-    def providers(self, rel: Relation, exclude: Optional[str]=None) -> List[Any]:
+    def providers(self, rel: Relation, exclude: Optional[str] = None) -> List[Any]:
         """VIBs whose name or provides satisfy ``rel`` (a ``Relation``), each once, in index order."""
         out = []
         seen = set()
@@ -161,12 +161,12 @@ class VibIndex(object):
                 return True
         return False
 
-    def name_matches(self, rel: Relation, exclude: Optional[str]=None) -> List[Any]:
+    def name_matches(self, rel: Relation, exclude: Optional[str] = None) -> List[Any]:
         """VIBs whose own name and version match ``rel`` (what a ``replaces`` constraint retires)."""
         return [v for v in self.by_name.get(rel.name, ())
                 if (exclude is None or v.id != exclude) and _satisfies(v.version, rel.relation, rel.version)]
 
-    def conflicts_with(self, rel: Relation, exclude: Optional[str]=None) -> List[Any]:
+    def conflicts_with(self, rel: Relation, exclude: Optional[str] = None) -> List[Any]:
         """VIBs a ``conflicts`` constraint hits (names and provides)."""
         return self.providers(rel, exclude=exclude)
 

@@ -48,7 +48,7 @@ class PrefetchedClient(object):
         """The client's property read; reads of cluster properties (the same for every host of a cluster, such
         as ``lifecycleManaged``) are answered once per cluster and scan instead of once per host."""
         if container is None and objects and all(getattr(t, "__name__", "").endswith("ClusterComputeResource")
-                                                  for t, _paths in specs):
+                                                 for t, _paths in specs):
             key = (tuple((t.__name__, tuple(paths)) for t, paths in specs),
                    tuple(getattr(o, "_moId", id(o)) for o in objects))
             if key not in self._cluster_reads:

@@ -19,6 +19,8 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.model impo
     SEVERITY_ORDER, STATUS_LABELS, STATUSES, severity_key)
 
 # ---- JSON ------------------------------------------------------------------------------------------------
+
+
 def render_json(report: Dict[str, Any]) -> str:
     return json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
 

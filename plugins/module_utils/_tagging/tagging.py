@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, InputError, NotFoundError, VSphereError)
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 if TYPE_CHECKING:
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.host import Host
@@ -71,7 +71,7 @@ def not_vcenter_error(client: Any) -> InputError:
                       vcenter_required=True, managed_by=managed_by)
 
 
-def manage(params: Dict[str, Any], check_mode: bool=False, partial: Optional[Dict[str, Any]] = None, diff: bool=False,
+def manage(params: Dict[str, Any], check_mode: bool = False, partial: Optional[Dict[str, Any]] = None, diff: bool = False,
            client_factory: Optional[Any] = None, vapi_factory: Optional[Any] = None) -> Dict[str, Any]:
     """Bring the tags of the category on the selected hosts to the requested state; returns the module result.
 

@@ -134,7 +134,7 @@ def create_draft(c: VlcmClient, cid: str, name: str, warnings: List[str]) -> str
         for d in stale:
             c.delete_draft(cid, d)
         warnings.append("cluster %s: deleted draft %s of user %s left by an earlier run" % (name, ", ".join(stale),
-                                                                                           c.username))
+                                                                                            c.username))
         return c.create_draft(cid)
 
 

@@ -26,13 +26,13 @@ import contextlib
 import http.client
 import re
 import time
-from typing import Literal, TYPE_CHECKING, Callable, Iterator, Tuple, Union, Any, Dict, List, Optional
+from typing import Literal, TYPE_CHECKING, Callable, Iterator, Union, Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, AuthenticationError, ConnectionFailedError, HostNotConnectedError, InputError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
-    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, redact, require_pyvmomi, translate,
-    vim, vmodl, wait_for_task)
+    HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, require_pyvmomi, translate,
+    vim, wait_for_task)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     DEFAULT_LONG_TIMEOUT, DEFAULT_TIMEOUT, _parse_service_versions, build_ssl_context)
@@ -79,9 +79,9 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                    ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
                    proxy_port=params.get("proxy_port"))
 
-    def __init__(self, hostname: Optional[str], username: Optional[str], password: Optional[str], port: int = 443, validate_certs: bool=True,
-                 ca_path: Optional[str]=None,
-                 timeout: int=DEFAULT_TIMEOUT, long_timeout: int=DEFAULT_LONG_TIMEOUT, connect: bool=True,
+    def __init__(self, hostname: Optional[str], username: Optional[str], password: Optional[str], port: int = 443, validate_certs: bool = True,
+                 ca_path: Optional[str] = None,
+                 timeout: int = DEFAULT_TIMEOUT, long_timeout: int = DEFAULT_LONG_TIMEOUT, connect: bool = True,
                  proxy_host: Optional[str] = None,
                  proxy_port: Optional[int] = None) -> None:
         require_pyvmomi()
@@ -149,7 +149,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         m = re.search(r'vmware_soap_session=("[^"]*"|[^;\s]*)', raw)   # sent back exactly as issued
         return m.group(0) if m else raw.split(";", 1)[0]
 
-    def _err(self, exc: Any, action: str, host: Optional[str]=None, in_task: bool=False) -> FleetpatchError:
+    def _err(self, exc: Any, action: str, host: Optional[str] = None, in_task: bool = False) -> FleetpatchError:
         return translate(exc, host=host or self.endpoint, action=action, secrets=self.secrets,
                          endpoint=self.endpoint, in_task=in_task)
 
@@ -247,7 +247,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         except Exception:
             return False
 
-    def ensure_session(self, timeout: Optional[Union[float, int]]=None) -> bool:
+    def ensure_session(self, timeout: Optional[Union[float, int]] = None) -> bool:
         """Make sure the session works; when it was lost (host restarted, connection dropped) log in again with
         backoff for up to ``timeout`` seconds. Returns True if it had to log in again. Host handles stay valid."""
         if self.session_alive():

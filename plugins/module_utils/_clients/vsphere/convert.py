@@ -182,7 +182,7 @@ def parse_xml_result(text: Optional[str]) -> Dict[str, Any]:
     Unknown elements are ignored; DTDs, entities and malformed XML give ``parse_error`` and empty lists, never
     an exception."""
     out: Dict[Any, Any] = {"root": None, "errors": [], "messages": [], "vibs": [], "added_vibs": [], "removed_vibs": [],
-           "skipped_vibs": [], "reboot_required": None, "parse_error": None}
+                           "skipped_vibs": [], "reboot_required": None, "parse_error": None}
     if text is None or not str(text).strip():
         return out
     text = str(text)
@@ -240,7 +240,7 @@ def datastore_uuid(url: Optional[str]) -> Optional[str]:
     return m.group(1) if m else None
 
 
-def build_ssl_context(validate_certs: bool=True, ca_path: Optional[str]=None) -> Any:
+def build_ssl_context(validate_certs: bool = True, ca_path: Optional[str] = None) -> Any:
     """TLS context: verifying (system CAs, or only ``ca_path`` / ``$REQUESTS_CA_BUNDLE`` when set; OpenSSL also
     honours ``$SSL_CERT_FILE``) or, with ``validate_certs=False``, not verifying at all."""
     if not validate_certs:

@@ -26,15 +26,14 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
     AuthenticationError, ConnectionFailedError, FleetpatchError, InputError, NotFoundError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
     CERT_HINT, redact, translate, vim, wait_for_task)
-from typing import TYPE_CHECKING, Any, Dict, IO, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 try:
-    import requests
     from requests import exceptions as _rexc
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - depends on the controller
-    requests = _rexc = None  # type: ignore[assignment]
+    _rexc = None  # type: ignore[assignment]
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -86,7 +85,7 @@ def gueststore_url(datastore_url: str, folder: str) -> str:
 class DatastoreFiles(object):
     """File operations on the datastores of a ``VSphereClient``'s session."""
 
-    def __init__(self, client: Any, timeout: Optional[Any] = None, chunk_size: int=_CHUNK) -> None:
+    def __init__(self, client: Any, timeout: Optional[Any] = None, chunk_size: int = _CHUNK) -> None:
         require_requests()
         self.client = client
         self.timeout = timeout or client.timeout
@@ -125,7 +124,7 @@ class DatastoreFiles(object):
     def _label(self, ds: Dict[str, Any], path: str) -> str:
         return ds_path(ds["name"], path)
 
-    def _request(self, method: str, ds: Dict[str, Any], path: str, ok: Union[Tuple[int], Tuple[int, int, int]]=(200,),
+    def _request(self, method: str, ds: Dict[str, Any], path: str, ok: Union[Tuple[int], Tuple[int, int, int]] = (200,),
                  **kwargs) -> Any:
         url = self._url(ds, path)
         where = self._label(ds, path)
@@ -158,7 +157,7 @@ class DatastoreFiles(object):
                            http_status=status)
 
     # ---- HTTP operations ---------------------------------------------------------------------------
-    def upload(self, datastore: str, path: str, src: Any, host: Optional[Any] = None, make_parents: bool=True) -> Dict[str, Any]:
+    def upload(self, datastore: str, path: str, src: Any, host: Optional[Any] = None, make_parents: bool = True) -> Dict[str, Any]:
         """Upload ``src`` (local file path or binary file object with a known size) to ``[datastore] path``,
         streamed. Returns {path, size, sha256, url(without cookie)}."""
         ds = self.datastore(datastore, host)
@@ -188,7 +187,7 @@ class DatastoreFiles(object):
                 def __init__(self, f):
                     self.f = f
 
-                def read(self, n: int=-1) -> bytes:
+                def read(self, n: int = -1) -> bytes:
                     data = self.f.read(n)
                     if data:
                         digest.update(data)
@@ -235,7 +234,7 @@ class DatastoreFiles(object):
             resp.close()
         return {"path": ds_path(ds["name"], rel), "size": size, "sha256": digest.hexdigest()}
 
-    def read(self, datastore: str, path: str, host: Optional[Any] = None, max_bytes: int=64 * 1024 * 1024) -> bytes:
+    def read(self, datastore: str, path: str, host: Optional[Any] = None, max_bytes: int = 64 * 1024 * 1024) -> bytes:
         """Small files: the content of ``[datastore] path`` as bytes."""
         ds = self.datastore(datastore, host)
         resp = self._request("GET", ds, path, stream=True)
@@ -283,7 +282,7 @@ class DatastoreFiles(object):
             raise translate(exc, host=self.client.endpoint, action="create folder %s" % ds_path(ds["name"], path),
                             secrets=self.client.secrets)
 
-    def delete(self, datastore: str, path: str, host: Optional[Any] = None, timeout: int=300) -> bool:
+    def delete(self, datastore: str, path: str, host: Optional[Any] = None, timeout: int = 300) -> bool:
         """Delete a file or folder; True if deleted, False if it did not exist."""
         ds = self.datastore(datastore, host)
         fm = self.client._content.fileManager
@@ -303,7 +302,7 @@ class DatastoreFiles(object):
             raise
         return True
 
-    def listdir(self, datastore: str, folder: str="", host: Optional[Any] = None, timeout: int=300) -> List[Dict[str, Any]]:
+    def listdir(self, datastore: str, folder: str = "", host: Optional[Any] = None, timeout: int = 300) -> List[Dict[str, Any]]:
         """Entries of ``[datastore] folder``: [{name, path, size, modified, folder}] sorted by name.
         NotFoundError when the folder does not exist."""
         ds = self.datastore(datastore, host)

@@ -41,7 +41,7 @@ class DatastoresMixin(ClientBase):
     """VSphereClient: datastore lookup."""
 
     # ---- datastores ----------------------------------------------------------------------------------
-    def find_datastore(self, name: str, host: Optional[Host]=None) -> Dict[str, Any]:
+    def find_datastore(self, name: str, host: Optional[Host] = None) -> Dict[str, Any]:
         """Datastore ``name`` (of ``host`` when given): {name, moid, url, uuid, type, capacity, free_space,
         accessible, datacenter, datacenter_moid, datacenter_path}. NotFoundError lists the known datastores."""
         self._ensure()

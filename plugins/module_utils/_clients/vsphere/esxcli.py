@@ -96,7 +96,7 @@ def _scalar(text: Optional[str], xsd_type: str) -> Any:
     return text
 
 
-def _value(el: Any, root: bool=False) -> Any:
+def _value(el: Any, root: bool = False) -> Any:
     xtype = el.get(XSI_TYPE, "")
     local_type = xtype.split(":", 1)[-1]
     children = list(el)
@@ -235,7 +235,7 @@ def parse_provide(text: str) -> Provide:
     return Provide(text)
 
 
-def parse_bool(value: Optional[str], default: bool=False) -> bool:
+def parse_bool(value: Optional[str], default: bool = False) -> bool:
     if isinstance(value, bool):
         return value
     if value is None or value == "":
@@ -407,21 +407,21 @@ class Esxcli(object):
             raise EsxcliError("esxcli %s: %s" % (cmd_text, exc.msg), host=host.label, command=cmd_text)
 
     # ---- software vib ----------------------------------------------------------------------------
-    def vib_list(self, host: Host, rebooting_image: bool=False) -> List[Any]:
+    def vib_list(self, host: Host, rebooting_image: bool = False) -> List[Any]:
         """Installed VIBs (or those of the image after the pending reboot) as ``Vib.to_dict()``-shaped dicts."""
         data = self.run(host, "software vib list", rebootingimage=True if rebooting_image else None)
         return [esxcli_vib_dict(r) for r in as_list(data) if isinstance(r, dict)]
 
-    def vib_get(self, host: Host, vibname: Optional[str]=None, rebooting_image: bool=False) -> List[Dict[str, Any]]:
+    def vib_get(self, host: Host, vibname: Optional[str] = None, rebooting_image: bool = False) -> List[Dict[str, Any]]:
         """Full records of one VIB (``vibname``: name or id, list allowed) or of all VIBs."""
         data = self.run(host, "software vib get", vibname=vibname,
                         rebootingimage=True if rebooting_image else None)
         return [esxcli_vib_dict(r) for r in as_list(data) if isinstance(r, dict)]
 
-    def _install_like(self, host: Host, command: str, depot: Optional[List[str]]=None,
-                      viburl: Optional[List[str]]=None, vibname: Optional[Any] = None, dryrun: bool=False,
-                      maintenancemode: bool=False, noliveinstall: bool=False, nosigcheck: bool=False,
-                      force: bool=False, proxy: Optional[Any] = None,
+    def _install_like(self, host: Host, command: str, depot: Optional[List[str]] = None,
+                      viburl: Optional[List[str]] = None, vibname: Optional[Any] = None, dryrun: bool = False,
+                      maintenancemode: bool = False, noliveinstall: bool = False, nosigcheck: bool = False,
+                      force: bool = False, proxy: Optional[Any] = None,
                       timeout: Optional[Any] = None) -> Dict[str, Any]:
         if not (depot or viburl):
             raise InputError("esxcli %s needs depot or viburl" % command)
@@ -432,24 +432,24 @@ class Esxcli(object):
                         force=True if force else None)
         return install_result(data)
 
-    def vib_install(self, host: Host, depot: Optional[List[str]]=None, viburl: Optional[List[str]]=None,
-                    vibname: Optional[Any] = None, dryrun: bool=False, maintenancemode: bool=False,
-                    noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: Optional[Any] = None,
+    def vib_install(self, host: Host, depot: Optional[List[str]] = None, viburl: Optional[List[str]] = None,
+                    vibname: Optional[Any] = None, dryrun: bool = False, maintenancemode: bool = False,
+                    noliveinstall: bool = False, nosigcheck: bool = False, force: bool = False, proxy: Optional[Any] = None,
                     timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software vib install``; returns ``install_result()``."""
         return self._install_like(host, "software vib install", depot, viburl, vibname, dryrun, maintenancemode,
                                   noliveinstall, nosigcheck, force, proxy, timeout)
 
-    def vib_update(self, host: Host, depot: Optional[List[str]]=None, viburl: Optional[Any] = None, vibname: Optional[Any] = None,
-                   dryrun: bool=False, maintenancemode: bool=False,
-                   noliveinstall: bool=False, nosigcheck: bool=False, force: bool=False, proxy: Optional[Any] = None,
+    def vib_update(self, host: Host, depot: Optional[List[str]] = None, viburl: Optional[Any] = None, vibname: Optional[Any] = None,
+                   dryrun: bool = False, maintenancemode: bool = False,
+                   noliveinstall: bool = False, nosigcheck: bool = False, force: bool = False, proxy: Optional[Any] = None,
                    timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software vib update``; returns ``install_result()``."""
         return self._install_like(host, "software vib update", depot, viburl, vibname, dryrun, maintenancemode,
                                   noliveinstall, nosigcheck, force, proxy, timeout)
 
-    def vib_remove(self, host: Host, vibname: str, dryrun: bool=False, maintenancemode: bool=False,
-                   noliveinstall: bool=False, force: bool=False,
+    def vib_remove(self, host: Host, vibname: str, dryrun: bool = False, maintenancemode: bool = False,
+                   noliveinstall: bool = False, force: bool = False,
                    timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software vib remove --vibname ...``; returns ``install_result()``."""
         if not vibname:
@@ -473,7 +473,7 @@ class Esxcli(object):
                 for r in as_list(data) if isinstance(r, dict)]
 
     # ---- software profile / acceptance ----------------------------------------------------------
-    def profile_get(self, host: Host, rebooting_image: bool=False) -> Dict[str, Any]:
+    def profile_get(self, host: Host, rebooting_image: bool = False) -> Dict[str, Any]:
         """The host's image profile: {name, vendor, acceptance_level, vib_ids, ...raw fields}."""
         data = self.run(host, "software profile get", rebootingimage=True if rebooting_image else None)
         data = data if isinstance(data, dict) else {}
@@ -486,10 +486,10 @@ class Esxcli(object):
             "vib_ids": [x for x in as_list(data.get("VIBs")) if x],
         }
 
-    def profile_update(self, host: Host, depot: List[str], profile: str, dryrun: bool=False,
-                       maintenancemode: bool=False, noliveinstall: bool=False,
-                       nosigcheck: bool=False, allowdowngrades: bool=False, nohardwarewarning: bool=False,
-                       force: bool=False, proxy: Optional[Any] = None,
+    def profile_update(self, host: Host, depot: List[str], profile: str, dryrun: bool = False,
+                       maintenancemode: bool = False, noliveinstall: bool = False,
+                       nosigcheck: bool = False, allowdowngrades: bool = False, nohardwarewarning: bool = False,
+                       force: bool = False, proxy: Optional[Any] = None,
                        timeout: Optional[Any] = None) -> Dict[str, Any]:
         """``esxcli software profile update --depot --profile``; returns ``install_result()``."""
         if not depot or not profile:

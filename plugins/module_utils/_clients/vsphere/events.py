@@ -34,8 +34,8 @@ class EventsMixin(ClientBase):
         self._call(host, "log an event", em.LogUserEvent, entity=host._mo, msg=redact(message, self.secrets))
         return True
 
-    def host_events(self, host: Host, since: Optional[Union[datetime.datetime, str]]=None,
-                    event_types: Optional[List[str]]=None, max_count: Any=EVENTS_MAX_DEFAULT) -> List[Any]:
+    def host_events(self, host: Host, since: Optional[Union[datetime.datetime, str]] = None,
+                    event_types: Optional[List[str]] = None, max_count: Any = EVENTS_MAX_DEFAULT) -> List[Any]:
         """The newest ``max_count`` (1..1000) events of the host (filter: entity = the host, recursion self), oldest
         first: [{key, type, message, full_message, created_time (ISO), user}]. ``message`` is the text a user event
         was logged with (``GeneralEvent.message``), else the full formatted message. ``since``: datetime (naive =

@@ -36,8 +36,8 @@ class HostOpsMixin(ClientBase):
         return bool(self._host_props(host, ["runtime.inMaintenanceMode"], "read the maintenance mode")
                     .get("runtime.inMaintenanceMode"))
 
-    def enter_maintenance_mode(self, host: Host, timeout: int=0, evacuate_powered_off_vms: bool=False,
-                               vsan_mode: Optional[str]=None,
+    def enter_maintenance_mode(self, host: Host, timeout: int = 0, evacuate_powered_off_vms: bool = False,
+                               vsan_mode: Optional[str] = None,
                                wait_timeout: Optional[Any] = None) -> bool:
         """Enter maintenance mode. ``timeout`` is the server-side limit (0 = none); ``vsan_mode`` one of
         noAction | ensureObjectAccessibility | evacuateAllData. Returns True if it changed anything."""
@@ -56,7 +56,7 @@ class HostOpsMixin(ClientBase):
         self._run_task(host, "enter maintenance mode", lambda: host._mo.EnterMaintenanceMode_Task(**kwargs), wait)
         return True
 
-    def exit_maintenance_mode(self, host: Host, timeout: int=0, wait_timeout: Optional[Any] = None) -> bool:
+    def exit_maintenance_mode(self, host: Host, timeout: int = 0, wait_timeout: Optional[Any] = None) -> bool:
         """Exit maintenance mode; True if it changed anything."""
         host = self.host(host)
         if not self.in_maintenance_mode(host):
@@ -67,8 +67,8 @@ class HostOpsMixin(ClientBase):
         return True
 
     # ---- reboot ------------------------------------------------------------------------------------
-    def reboot(self, host: Host, force: bool=False, timeout: int=1800, poll_max: float=10.0,
-               poll_initial: float=0.5) -> Tuple[Host, Dict[str, Any]]:
+    def reboot(self, host: Host, force: bool = False, timeout: int = 1800, poll_max: float = 10.0,
+               poll_initial: float = 0.5) -> Tuple[Host, Dict[str, Any]]:
         """Reboot ``host`` and wait until it is back; return ``(host, info)``.
 
         ``host`` is a fresh handle (re-found after the reconnect); ``info`` = {rebooted, boot_time_before,
@@ -235,7 +235,7 @@ class HostOpsMixin(ClientBase):
         return was
 
     @contextlib.contextmanager
-    def ruleset_open(self, host: Host, ruleset: str="httpClient") -> Iterator[bool]:
+    def ruleset_open(self, host: Host, ruleset: str = "httpClient") -> Iterator[bool]:
         """Open ``ruleset`` for the block; restore the previous state afterwards, also on exceptions.
         Yields whether it was already enabled."""
         host = self.host(host)

@@ -28,7 +28,7 @@ def datacenter_of(nodes: Dict[str, Any], moid: Optional[str]) -> Optional[Tuple[
     its datacenter. Returns ``(name, moid, path)`` where ``path`` is the folders below the root and the
     datacenter's name joined by ``/`` (``dcfolder/DC1``), or None when no datacenter is above it."""
     p = nodes.get(moid) if moid is not None else None
-    for _ in range(MAX_DEPTH):
+    for _depth in range(MAX_DEPTH):
         if p is None:
             return None
         if p["kind"] == "Datacenter":
@@ -132,7 +132,7 @@ class InventoryMixin(ClientBase):
                 return h
         return None
 
-    def find_targets(self, names: Optional[List[str]]=None, cluster: Optional[Any] = None, datacenter: Optional[Any] = None) -> List[Host]:
+    def find_targets(self, names: Optional[List[str]] = None, cluster: Optional[Any] = None, datacenter: Optional[Any] = None) -> List[Host]:
         """``find_hosts`` for a module's target options (``esxi_hostname``, ``cluster_name``, ``datacenter``).
 
         Through vCenter one of them is required, so that a task never acts on every host by accident; no match
@@ -149,8 +149,8 @@ class InventoryMixin(ClientBase):
                                 host=self.endpoint)
         return hosts
 
-    def find_hosts(self, names: Optional[List[str]]=None, cluster: Optional[str]=None,
-                   datacenter: Optional[str]=None) -> List[Host]:
+    def find_hosts(self, names: Optional[List[str]] = None, cluster: Optional[str] = None,
+                   datacenter: Optional[str] = None) -> List[Host]:
         """Hosts to work on, sorted by name.
 
         Via vCenter: the hosts named in ``names`` (host names or moids), of ``cluster`` (name), of ``datacenter``

@@ -71,12 +71,16 @@ class PatchManagerMixin(object):
     if TYPE_CHECKING:  # provided by the VSphereClient facade this mixin is composed into
         secrets: List[str]
 
-        def host(self, host: Any) -> Any: ...
+        def host(self, host: Any) -> Any:
 
-        def _call(self, host: Any, action: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+            ...
+
+        def _call(self, host: Any, action: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            ...
 
         def _run_task(self, host: Any, action: str, start: Callable[[], Any], timeout: float,
-                      secrets: Any = ()) -> Any: ...
+                      secrets: Any = ()) -> Any:
+            ...
 
     # ---- PatchManager ------------------------------------------------------------------------------
     def _config_manager(self, host: Any, attr: str, what: str) -> Any:

@@ -23,7 +23,7 @@ import random
 import socket
 import ssl
 import time
-from typing import TYPE_CHECKING, Dict, List, Union, Any, Callable, Iterator, Optional, Tuple, TypeVar, Iterable
+from typing import Dict, Any, Callable, Iterator, Optional, Tuple, TypeVar, Iterable
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, FleetpatchError, HostNotConnectedError, NotFoundError, TaskFailedError,
@@ -113,8 +113,8 @@ def is_session_lost(exc: BaseException) -> bool:
     return HAS_PYVMOMI and isinstance(exc, vim.fault.NotAuthenticated)
 
 
-def translate(exc: Any, host: Optional[str]=None, action: Optional[str]=None, secrets: Iterable[str] = (),
-              endpoint: Optional[str]=None, in_task: bool=False) -> FleetpatchError:
+def translate(exc: Any, host: Optional[str] = None, action: Optional[str] = None, secrets: Iterable[str] = (),
+              endpoint: Optional[str] = None, in_task: bool = False) -> FleetpatchError:
     """Return the collection exception for ``exc`` (a pyVmomi fault or a network error).
 
     ``host`` labels the error (``esx1`` or ``vcenter:443``); ``action`` says what was being done
@@ -190,8 +190,8 @@ def translate(exc: Any, host: Optional[str]=None, action: Optional[str]=None, se
 
 # ---- backoff ------------------------------------------------------------------------------------
 
-def backoff_delays(initial: float=0.2, maximum: float=5.0, factor: float=1.6, jitter: float=0.2,
-                   rng: Callable=random.random) -> Iterator[float]:
+def backoff_delays(initial: float = 0.2, maximum: float = 5.0, factor: float = 1.6, jitter: float = 0.2,
+                   rng: Callable = random.random) -> Iterator[float]:
     """Endless generator of sleep times: ``initial * factor**n`` capped at ``maximum``, +/- ``jitter`` fraction."""
     delay = float(initial)
     while True:
@@ -226,7 +226,8 @@ def vsphere_call(action: str) -> Callable[[F], F]:
     method's ``host`` argument, first positional or keyword, when it is a ``Host``; else the endpoint)::
 
         @vsphere_call("list datastores")
-        def _datastore_rows(self, host=None): ...
+        def _datastore_rows(self, host=None):
+            ...
 
     The method's object must have ``_err(exc, action, host=None)`` (``VSphereClient`` has)."""
     def decorate(fn: F) -> F:
@@ -264,10 +265,10 @@ def _task_snapshot(task: Any, collector: Any) -> Tuple[Any, Any, Any, Any]:
     return props.get("info.state"), props.get("info.error"), props.get("info.result"), props.get("info.progress")
 
 
-def wait_for_task(task: Any, timeout: float=3600, host: Optional[str]=None, action: Optional[str]=None,
-                  poll_initial: float=0.1, poll_max: float=5.0, secrets: Iterable[str]=(),
-                  endpoint: Optional[str]=None, collector: Any=None, sleep: Callable[[float], Any]=time.sleep,
-                  clock: Callable[[], float]=time.monotonic) -> Any:
+def wait_for_task(task: Any, timeout: float = 3600, host: Optional[str] = None, action: Optional[str] = None,
+                  poll_initial: float = 0.1, poll_max: float = 5.0, secrets: Iterable[str] = (),
+                  endpoint: Optional[str] = None, collector: Any = None, sleep: Callable[[float], Any] = time.sleep,
+                  clock: Callable[[], float] = time.monotonic) -> Any:
     """Wait for a vim Task; return ``task.info.result``.
 
     Raises ``TaskFailedError`` (fault type and message in ``details``), ``TaskTimeoutError`` after ``timeout``
@@ -299,7 +300,7 @@ def wait_for_task(task: Any, timeout: float=3600, host: Optional[str]=None, acti
             if err.kind == VSphereError.kind and "privilege" not in err.details:  # the generic class, not a subclass
                 err = TaskFailedError(err.msg, host=host, **err.details)
             extra = {k: v for k, v in (("task", task_id), ("fault_message", redact(fault_message(fault), secrets)
-                                                                           if fault else None))
+                                                           if fault else None))
                      if k not in err.details}
             raise err.with_context(**extra) if extra else err
         return None

@@ -547,10 +547,7 @@ def parse_profile(data, source=None):
                         _bool(d.get("readonly"), False, "readonly", source), source)
 
 
-# the fast file-list path and the legacy/index readers live in submodules; their public names are here too
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse.filelist import (  # noqa: E402
+# the fast file-list path lives in a submodule (the legacy/index readers too: _depot/parsing/legacy.py)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parsing.filelist import (  # noqa: E402
     FAST_FILE_LIST_MIN, file_list, split_file_list,
-)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse.legacy import (  # noqa: E402,F401
-    generic_name, parse_generic, parse_index, parse_vendor_index, parse_vmware_xml,
 )

@@ -11,7 +11,7 @@ import json
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import DepotFormatError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.safexml import element_to_dict, parse_xml
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.models import Checksum, MetadataRef, Vib
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parse import (
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.parsing.core import (
     _as_root, _bool, _bulletin_from, _children, _constraints, _int, _intern, _opt_text, _provides, _required,
     _text, platform,
 )
