@@ -4,12 +4,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 
 from ansible.module_utils import basic as _basic
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 reads the arguments from basic._ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        old = _basic._ANSIBLE_ARGS
+        _basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            _basic._ANSIBLE_ARGS = old
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.module import FleetpatchModule
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import tasks as _tasks
@@ -129,7 +141,9 @@ def test_invocation_log_and_results_never_show_planted_secrets(monkeypatch, capt
     with pytest.raises(Exited):
         m.run(lambda ctx: {"echo": list(ctx.params["depot"]), "msg2": "x " + urls[0]})
     assert printed and _leaks(printed, secrets) == []
-    assert printed[0]["invocation"]["module_args"]["token_opt"] == "NOT_LOGGING_PARAMETER"
+    # ansible-core up to 2.19 echoes the arguments as "invocation" (masked there too); newer releases do not echo them
+    if "invocation" in printed[0]:
+        assert printed[0]["invocation"]["module_args"]["token_opt"] == "NOT_LOGGING_PARAMETER"
 
 
 def test_argument_validation_failure_does_not_leak(monkeypatch, captured):
