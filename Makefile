@@ -15,12 +15,13 @@ export ANSIBLE_LOCAL_TEMP := $(ROOT)/.cache/ansible/tmp
 export ANSIBLE_REMOTE_TEMP := $(ROOT)/.cache/ansible/remote_tmp
 export ANSIBLE_HOME := $(ROOT)/.cache/ansible/home
 
-.PHONY: help demo test venv deps sim unit typecheck gotest sanity lint bench clean matrix release-check docsite
+.PHONY: help demo test venv deps sim unit typecheck gotest sanity lint bench clean matrix release-check docsite molecule
 
 help:
 	@echo "make demo   - install what is needed, then run the main job end to end on simulated hosts"
 	@echo "make test   - install what is needed, then run every test, ansible-test sanity and ansible-lint"
 	@echo "make unit   - the fast loop: unit tests only (tests/unit, 2 workers, under a minute)"
+	@echo "make molecule - the molecule scenario of each role (slow; make test runs the roles through playbooks)"
 	@echo "make matrix - sanity + units on every supported ansible-core (tools/matrix.py, results into README)"
 	@echo "make release-check - build the tarball, galaxy-importer, install it in a fresh venv, run it"
 	@echo "make venv | sim | typecheck | gotest | sanity | lint | bench | clean"
@@ -56,6 +57,9 @@ sim: deps .bin/esxisim
 unit: venv
 	$(PY) -m pytest -q -n 2 tests/unit
 
+molecule: venv sim
+	$(PY) -m pytest -q -n 2 -m molecule
+
 typecheck: venv
 	$(PY) -m mypy -p ansible_collections.fleetpatch.esxi.plugins.module_utils
 
@@ -81,7 +85,7 @@ docsite: venv
 	$(PY) tools/docsite.py
 
 test: venv sim
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 -m "not molecule"
 	$(MAKE) --no-print-directory typecheck gotest
 	$(PY) tools/matrix.py --ends
 	$(PY) tools/lint.py

@@ -25,6 +25,7 @@ pytest_plugins = ["tests.simulator.fixtures"]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
+    config.addinivalue_line("markers", "molecule: the molecule scenario of each role (make molecule; not in make test, which runs the same roles through test_playbooks)")
     config.addinivalue_line("markers", "simulator: needs the ESXi/vCenter simulator (.bin/esxisim, built by `make sim`)")
     config.addinivalue_line("markers", "network: talks to servers on 127.0.0.1 (local HTTP/SOAP servers only)")
     config.addinivalue_line("markers", "needs_tool(*names): runs these tools from the Python environment's bin "

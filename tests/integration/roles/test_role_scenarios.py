@@ -28,7 +28,7 @@ SCENARIOS_DIR = os.path.join(ROOT, "extensions", "molecule")
 SCENARIOS = sorted(d for d in os.listdir(SCENARIOS_DIR) if os.path.isfile(os.path.join(SCENARIOS_DIR, d, "molecule.yml")))
 USE_MOLECULE = os.path.exists(MOLECULE) and os.environ.get("FLEETPATCH_ROLE_TESTS", "molecule") != "playbook"
 
-pytestmark = [pytest.mark.simulator, pytest.mark.slow,
+pytestmark = [pytest.mark.simulator, pytest.mark.slow, pytest.mark.molecule,
               needs_tool("ansible-playbook")]
 
 
