@@ -31,17 +31,17 @@ import traceback
 import warnings
 from urllib.parse import quote
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import session_factory, tls_verify
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError, VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import CERT_HINT, endpoint_label, redact
 
 try:
-    import requests
     from requests import exceptions as _rexc
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - depends on the controller
-    requests = _rexc = None  # type: ignore[assignment]
+    _rexc = None  # type: ignore[assignment]
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -138,18 +138,14 @@ class VapiClient(object):
         return url + ("?~action=%s" % action if action else "")
 
     def _verify(self):
-        if not self.validate_certs:
-            return False
-        return self.ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or True
+        return tls_verify(self.validate_certs, self.ca_path)
 
     def _session(self):
         if self._http is None:
-            s = requests.Session()
-            s.trust_env = False       # no proxies or netrc from the environment for the vCenter endpoint
-            if self.proxy_host:
-                url = "http://%s" % endpoint_label(self.proxy_host, self.proxy_port)
-                s.proxies = {"http": url, "https": url}
-            s.headers["User-Agent"] = "fleetpatch.esxi vAPI client"
+            url = "http://" + endpoint_label(self.proxy_host, self.proxy_port) if self.proxy_host else None
+            # no proxies or netrc from the environment for the vCenter endpoint (trust_env False)
+            s = session_factory(self.validate_certs, self.ca_path, proxies={"http": url, "https": url} if url else None,
+                                trust_env=False, user_agent="fleetpatch.esxi vAPI client")
             s.headers["Accept"] = "application/json"
             self._http = s
         return self._http

@@ -27,18 +27,18 @@ import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode, urlsplit
 
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import session_factory, tls_verify
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import endpoint_label
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError, TaskFailedError, TaskTimeoutError,
     VSphereError)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact
 
 try:
-    import requests
     from requests import exceptions as _rexc
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR: Optional[str] = None
 except ImportError:  # pragma: no cover - depends on the controller
-    requests = None  # type: ignore[assignment]
     _rexc = None  # type: ignore[assignment]
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -53,10 +53,6 @@ _MAX_BODY = 32 * 1024 * 1024
 
 Query = Sequence[Tuple[str, str]]
 ProgressFn = Callable[[Dict[str, Any]], None]
-
-
-def _label(hostname: str, port: int) -> str:
-    return "%s:%s" % ("[%s]" % hostname if ":" in hostname else hostname, port)
 
 
 def error_messages(body: Any) -> List[str]:
@@ -110,7 +106,7 @@ class VlcmClient(object):
     # ---- plumbing ----------------------------------------------------------------------------------
     @property
     def endpoint(self) -> str:
-        return _label(self.hostname, self.port)
+        return endpoint_label(self.hostname, self.port)
 
     @property
     def secrets(self) -> List[str]:
@@ -120,18 +116,14 @@ class VlcmClient(object):
         return redact(str(text), self.secrets) or ""
 
     def _verify(self) -> Any:
-        if not self.validate_certs:
-            return False
-        return self.ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or True
+        return tls_verify(self.validate_certs, self.ca_path)
 
     def _session(self) -> Any:
         if self._http is None:
-            s = requests.Session()
-            s.trust_env = False         # no proxies or netrc from the environment for the vCenter endpoint
-            if self.proxy_host:
-                url = "http://%s" % _label(self.proxy_host, self.proxy_port)
-                s.proxies = {"http": url, "https": url}
-            s.headers["User-Agent"] = "fleetpatch.esxi vLCM client"
+            url = "http://" + endpoint_label(self.proxy_host, self.proxy_port) if self.proxy_host else None
+            # no proxies or netrc from the environment for the vCenter endpoint (trust_env False)
+            s = session_factory(self.validate_certs, self.ca_path, proxies={"http": url, "https": url} if url else None,
+                                trust_env=False, user_agent="fleetpatch.esxi vLCM client")
             s.headers["Accept"] = "application/json"
             self._http = s
         return self._http
