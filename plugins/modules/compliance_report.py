@@ -22,6 +22,10 @@ description:
     missing.
   - The files are rewritten only when the content changes. Each file records a digest of the report without
     its timestamps. A rescan with the same outcome leaves the files as they are and reports C(changed=false).
+  - One report covers both kinds of cluster. A host of a cluster managed with a single image (vSphere Lifecycle
+    Manager, C(image_managed) in the scan result) is compliant or not by its vLCM compliance, from the
+    O(cluster_images) results, not by the compliance line. Without its cluster's compliance such a host is reported
+    as unknown (status V(error)), never as compliant.
   - Runs where the task runs (usually the controller, with C(delegate_to=localhost)). Talks to no host.
 author:
   - fleetpatch.esxi contributors (@fleetpatch)
@@ -58,6 +62,22 @@ options:
         interleave; the report of the last writer holds every record written before it.
     type: path
     version_added: 0.2.0
+  cluster_images:
+    description:
+      - The registered results of M(fleetpatch.esxi.esxi_cluster_image_info) for the image-managed clusters of the
+        scanned hosts (one result, a list of them, or the registered result of a task with a loop).
+      - For each such cluster the report shows its desired image (base image, add-on, components) and for each of
+        its hosts the vLCM compliance (status, current and target base image, the components that are not
+        compliant and, when the result was read with its C(depot) option, the bulletins behind them). That
+        compliance decides whether such a host is compliant.
+      - A failed result (registered with C(ignore_errors)) makes the hosts of its cluster unknown (status
+        V(error)), with its message.
+      - With O(record_dir), each result is also kept as a record of its cluster in C(<record_dir>/.clusters/)
+        (written atomically; unchanged records are left alone), and the report reads the records of every
+        cluster, so that the job slices of one rollout give one complete report. A result given here wins over
+        the record of its cluster.
+    type: raw
+    version_added: 0.3.0
   expected_hosts:
     description:
       - The hosts the report must cover. A host of this list without a result is reported as not scanned
@@ -205,10 +225,15 @@ summary:
       elements: str
       sample: ["esxi-01.example.com"]
     error_hosts:
-      description: Names of the hosts that could not be scanned.
+      description: Names of the hosts that could not be scanned, or whose vLCM compliance is unknown.
       type: list
       elements: str
       sample: []
+    image_managed_hosts:
+      description: Number of hosts of image-managed (vLCM) clusters.
+      type: int
+      sample: 2
+      version_added: 0.3.0
     status:
       description: The worst host status (V(non_compliant), V(error) or V(compliant)).
       type: str
@@ -247,6 +272,18 @@ hosts:
     missing_by_severity:
       description: Missing bulletins by severity.
       type: dict
+    image_managed:
+      description: Whether the host's cluster is managed with a single image (vLCM); null when unknown.
+      type: bool
+      version_added: 0.3.0
+    vlcm:
+      description:
+        - For a host of an image-managed cluster, its vLCM compliance, C({status, impact, base_image {current,
+          target, bulletins}, components [{name, current, target, status, bulletins}]}) (only the components
+          that are not compliant; C(bulletins) when the cluster's result was read with a depot). Null when
+          unknown or for other hosts.
+      type: dict
+      version_added: 0.3.0
   sample:
     - name: esxi-01.example.com
       cluster: Prod
@@ -282,6 +319,16 @@ clusters:
     counts:
       description: Number of hosts in total (C(hosts)) and by status.
       type: dict
+    image_managed:
+      description: Whether the cluster is managed with a single image (vLCM).
+      type: bool
+      version_added: 0.3.0
+    vlcm:
+      description:
+        - For an image-managed cluster, C({image {base_image, add_on, components}, status, impact, commit, error,
+          recorded_at}), the desired image and the cluster's compliance status; null for other clusters.
+      type: dict
+      version_added: 0.3.0
 summary_lines:
   description: The summary in a few lines for people (counts, clusters, hosts below the line with the reasons).
   returned: success
@@ -326,6 +373,7 @@ def main():
             results=dict(type="raw"),
             record_dir=dict(type="path"),
             expected_hosts=dict(type="list", elements="str"),
+            cluster_images=dict(type="raw"),
             dest=dict(type="path", required=True),
             basename=dict(type="str", default="compliance"),
             formats=dict(type="list", elements="str", choices=["json", "junit", "html"],

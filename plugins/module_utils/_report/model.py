@@ -28,6 +28,8 @@ import json
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.vlcm import (
+    cluster_entry, cluster_views, evaluate_image_managed)
 
 REPORT_FORMAT = 1
 SEVERITY_ORDER = ("critical", "security", "important", "moderate", "low", "general")
@@ -37,7 +39,7 @@ FORMATS = ("json", "junit", "html")
 EXTENSIONS = {"json": ".json", "junit": "-junit.xml", "html": ".html"}
 STANDALONE = "Standalone hosts"
 _GROUPS = ("installed", "missing", "superseded", "not_applicable")
-_TIME_KEYS = ("generated_at", "scanned_at", "scanned_from", "scanned_to")
+_TIME_KEYS = ("generated_at", "scanned_at", "scanned_from", "scanned_to", "recorded_at")
 _MAX_BUILD_DIGITS = 12          # ESXi/vCenter builds have 7-8 digits; more is not a build number
 Host = Dict[str, Any]
 
@@ -301,6 +303,7 @@ def normalize_host(rec: Dict[str, Any], clusters: Optional[Dict[str, Any]] = Non
     profile = rec.get("image_profile")
     if isinstance(profile, dict):
         profile = profile.get("name")
+    image_managed = rec.get("image_managed")
     return {
         "name": name,
         "cluster": cluster,
@@ -314,6 +317,7 @@ def normalize_host(rec: Dict[str, Any], clusters: Optional[Dict[str, Any]] = Non
         "scan_compliant": None if scan_compliant is None else bool(scan_compliant),
         "error": error,
         "groups": groups,
+        "image_managed": image_managed if isinstance(image_managed, bool) else None,
     }
 
 
@@ -436,7 +440,7 @@ def collect_hosts(results: Any, clusters: Optional[Dict[str, Any]] = None,
     return hosts
 
 
-def _cluster_list(host_list: List[Host]) -> List[Dict[str, Any]]:
+def _cluster_list(host_list: List[Host], views: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
     cluster_map: Dict[Tuple[str, str], List[Host]] = {}
     for h in host_list:
         cluster_map.setdefault(_cluster_key(h), []).append(h)
@@ -451,7 +455,7 @@ def _cluster_list(host_list: List[Host]) -> List[Dict[str, Any]]:
         for h in members:
             for s, entries in h["missing_by_severity"].items():
                 sev.setdefault(s, set()).update(e["id"] for e in entries)
-        out.append({
+        entry = {
             "name": cl or STANDALONE,
             "cluster": cl or None,
             "datacenter": dc or None,
@@ -460,7 +464,11 @@ def _cluster_list(host_list: List[Host]) -> List[Dict[str, Any]]:
             "hosts": [h["name"] for h in members],
             "counts": dict(counts, hosts=len(members)),
             "missing_by_severity": {s: len(sev[s]) for s in sorted(sev, key=severity_key)},
-        })
+        }
+        if any(h["image_managed"] for h in members):
+            entry["image_managed"] = True
+            entry["vlcm"] = cluster_entry((views or {}).get(cl))
+        out.append(entry)
     return out
 
 
@@ -490,20 +498,24 @@ def _summary(host_list: List[Host], cluster_list: List[Dict[str, Any]]) -> Dict[
         "missing_by_severity": {s: sev_counts[s] for s in sorted(sev_counts, key=severity_key)},
         "non_compliant_hosts": [h["name"] for h in host_list if h["status"] == "non_compliant"],
         "error_hosts": [h["name"] for h in host_list if h["status"] == "error"],
+        "image_managed_hosts": sum(1 for h in host_list if h["image_managed"]),
         "status": _worst({k for k in STATUSES if counts[k]}),
     }
 
 
 def build_report(results: Any, title: Optional[str] = "ESXi patch compliance", minimum_build: Any = None,
                  required_bulletins: Optional[List[str]] = None, clusters: Optional[Dict[str, Any]] = None,
-                 generated_at: Optional[str] = None, expected_hosts: Optional[List[str]] = None) -> Dict[str, Any]:
+                 generated_at: Optional[str] = None, expected_hosts: Optional[List[str]] = None,
+                 cluster_images: Any = None) -> Dict[str, Any]:
     """The report dict (JSON-safe) for scan ``results``.
 
     ``results``: the registered result of ``esxi_patch_scan`` (a dict with ``hosts``), a list of such results,
     a loop's registered result (``results``), a list of per-host results or of per-host scan records. A failed
     scan result becomes an ``error`` host, and so does every host of ``expected_hosts`` without a result.
     ``clusters`` maps a host name to a cluster name (or ``{cluster, datacenter}``) for results that do not carry
-    one. Raises ``InputError`` for unusable input, including results without any host.
+    one. ``cluster_images``: the results of ``esxi_cluster_image_info`` for the image-managed clusters (see
+    ``_report.vlcm``); a host of an image-managed cluster is evaluated by its vLCM compliance, and is ``error``
+    (unknown) without it. Raises ``InputError`` for unusable input, including results without any host.
     """
     minimum_build = parse_minimum_build(minimum_build)
     _check_minimum_build(minimum_build)
@@ -512,8 +524,14 @@ def build_report(results: Any, title: Optional[str] = "ESXi patch compliance", m
         raise InputError("required_bulletins: %s is not a list of bulletin IDs" % _show(required_bulletins))
     required = list(required_bulletins or [])
     hosts = collect_hosts(results, clusters, expected_hosts)
+    views = cluster_views(cluster_images)
     host_list = [evaluate_host(hosts[n], minimum_build, required) for n in sorted(hosts, key=str.lower)]
-    cluster_list = _cluster_list(host_list)
+    for h in host_list:
+        if h["image_managed"] is None and h["cluster"] in views:
+            h["image_managed"] = True          # older scan results without the flag: the cluster's image says it
+        if h["image_managed"]:
+            evaluate_image_managed(h, views)
+    cluster_list = _cluster_list(host_list, views)
     times = sorted(h["scanned_at"] for h in host_list if h["scanned_at"])
     report = {
         "format": REPORT_FORMAT,
@@ -559,8 +577,10 @@ def result_view(report: Dict[str, Any]) -> Dict[str, Any]:
             "reasons": list(h["reasons"]), "version": h["version"], "build": h["build"],
             "missing": h["counts"]["missing"],
             "missing_by_severity": dict(h["counts"]["missing_by_severity"]),
+            "image_managed": h["image_managed"], "vlcm": h.get("vlcm"),
         })
-    clusters = [{k: c[k] for k in ("name", "datacenter", "standalone", "status", "hosts", "counts")}
+    clusters = [dict({k: c[k] for k in ("name", "datacenter", "standalone", "status", "hosts", "counts")},
+                     image_managed=bool(c.get("image_managed")), vlcm=c.get("vlcm"))
                 for c in report["clusters"]]
     return {"summary": report["summary"], "hosts": hosts, "clusters": clusters, "digest": report["digest"],
             "summary_lines": summary_lines(report)}
@@ -576,6 +596,9 @@ def summary_lines(report: Dict[str, Any]) -> List[str]:
                  % (", ".join("%s %d" % (k, v) for k, v in sev.items()) if sev else "none"))
     for c in report["clusters"]:
         label = c["name"] if c["standalone"] else "cluster %s" % c["name"]
+        if c.get("image_managed"):
+            image = (c.get("vlcm") or {}).get("image") or {}
+            label += " (image-managed, base image %s)" % ((image.get("base_image") or {}).get("version") or "unknown")
         lines.append("%s: %s (%d of %d hosts compliant)"
                      % (label, STATUS_LABELS[c["status"]].lower(), c["counts"]["compliant"], c["counts"]["hosts"]))
     for h in report["hosts"]:

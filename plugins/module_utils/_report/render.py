@@ -34,11 +34,32 @@ def _junit_message(h: Dict[str, Any]) -> str:
     return "; ".join(parts) or STATUS_LABELS[h["status"]]
 
 
+def vlcm_lines(h: Dict[str, Any]) -> list:
+    """The vLCM compliance of a host of an image-managed cluster, as lines of text ([] for other hosts)."""
+    if not h.get("image_managed"):
+        return []
+    v = h.get("vlcm")
+    if not v:
+        return ["image-managed (vLCM): compliance unknown"]
+    base = v["base_image"]
+    lines = ["image-managed (vLCM): %s, base image %s -> %s" % (v["status"], base["current"] or "?",
+                                                                base["target"] or "?")]
+    for b in base.get("bulletins") or ():
+        lines.append("  base image bulletin %s (%s, %s)" % (b["id"], b["severity"], b["release_date"] or "?"))
+    for c in v["components"]:
+        lines.append("  component %s %s -> %s (%s)" % (c["name"], c["current"] or "not installed",
+                                                       c["target"] or "removed", c["status"]))
+        for b in c.get("bulletins") or ():
+            lines.append("    bulletin %s (%s, %s)" % (b["id"], b["severity"], b["release_date"] or "?"))
+    return lines
+
+
 def _junit_body(h: Dict[str, Any]) -> str:
     lines = ["host %s: %s" % (h["name"], STATUS_LABELS[h["status"]])]
     if h["version"] or h["build"]:
         lines.append("version %s, build %s, image profile %s"
                      % (h["version"] or "?", h["build"] or "?", h["image_profile"] or "?"))
+    lines.extend(vlcm_lines(h))
     for r in h["reasons"]:
         lines.append("- " + r)
     for sev, entries in h["missing_by_severity"].items():
@@ -46,6 +67,18 @@ def _junit_body(h: Dict[str, Any]) -> str:
         for e in entries:
             lines.append("  %s  %s" % (e["id"], e["summary"]))
     return "\n".join(lines)
+
+
+def _vlcm_properties(c: Dict[str, Any]) -> tuple:
+    """JUnit properties of an image-managed cluster: its desired image (none for other clusters)."""
+    if not c.get("image_managed"):
+        return ()
+    v = c.get("vlcm") or {}
+    image = v.get("image") or {}
+    return (("vlcm.image_managed", "true"), ("vlcm.status", v.get("status") or v.get("error") or "unknown"),
+            ("vlcm.base_image", (image.get("base_image") or {}).get("version") or ""),
+            ("vlcm.add_on", json.dumps(image.get("add_on"), sort_keys=True)),
+            ("vlcm.components", json.dumps(image.get("components") or {}, sort_keys=True)))
 
 
 def render_junit(report: Dict[str, Any]) -> str:
@@ -67,7 +100,7 @@ def render_junit(report: Dict[str, Any]) -> str:
         props = ET.SubElement(suite, "properties")
         for k, v in (("fleetpatch.digest", report["digest"]), ("status", c["status"]),
                      ("minimum_build", json.dumps(report["line"]["minimum_build"], sort_keys=True)),
-                     ("required_bulletins", ",".join(report["line"]["required_bulletins"]))):
+                     ("required_bulletins", ",".join(report["line"]["required_bulletins"]))) + _vlcm_properties(c):
             ET.SubElement(props, "property", {"name": k, "value": str(v)})
         classname = "esxi.compliance." + re.sub(r"[^A-Za-z0-9_.-]+", "_", label or "hosts")
         for name in c["hosts"]:
@@ -190,6 +223,57 @@ def _line_text(line: Dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _bulletin_items(bulletins: Any) -> str:
+    return "".join('<li data-bulletin="%s"><code>%s</code> <span class="chip sev-%s">%s</span> <span class="small">%s'
+                   '</span></li>' % (_e(b["id"]), _e(b["id"]), _e(_css_sev(b["severity"])), _e(b["severity"]),
+                                     _e(" \u00b7 ".join(x for x in ((b.get("release_date") or "")[:10],
+                                                                     b.get("category") or "", b.get("kb") or "") if x)))
+                   for b in bulletins or ())
+
+
+def _vlcm_html(h: Dict[str, Any]) -> str:
+    """The vLCM compliance of a host of an image-managed cluster ('' for other hosts)."""
+    if not h.get("image_managed"):
+        return ""
+    v = h.get("vlcm")
+    if not v:
+        return '<div class="vlcm small" data-vlcm-status="unknown">image-managed (vLCM): compliance unknown</div>'
+    base = v["base_image"]
+    items = []
+    if base["current"] != base["target"]:
+        items.append("<li>base image <code>%s</code> &rarr; <code>%s</code><ul>%s</ul></li>"
+                     % (_e(base["current"] or "?"), _e(base["target"] or "?"), _bulletin_items(base.get("bulletins"))))
+    for c in v["components"]:
+        items.append('<li data-component="%s">component <code>%s</code> %s &rarr; %s <span class="small">%s</span>'
+                     '<ul>%s</ul></li>' % (_e(c["name"]), _e(c["name"]), _e(c["current"] or "not installed"),
+                                           _e(c["target"] or "removed"), _e(c["status"]),
+                                           _bulletin_items(c.get("bulletins"))))
+    return ('<div class="vlcm small" data-vlcm-status="%s">image-managed (vLCM): %s, base image <code>%s</code>%s</div>'
+            % (_e(v["status"]), _e(v["status"].replace("_", "-")), _e(base["current"] or "?"),
+               '<ul class="reasons">%s</ul>' % "".join(items) if items else ""))
+
+
+def _cluster_image_html(c: Dict[str, Any]) -> str:
+    """The desired image of an image-managed cluster, under its header ('' for other clusters)."""
+    if not c.get("image_managed"):
+        return ""
+    v = c.get("vlcm") or {}
+    if not v.get("image"):
+        return ('<p class="small vlcm-image" data-vlcm-image="unknown">Image-managed (vLCM): %s</p>'
+                % _e(v.get("error") or "no compliance of the cluster in the report: its hosts count as unknown"))
+    img = v["image"]
+    base = img["base_image"]
+    parts = ["base image <code>%s</code>%s" % (_e(base["version"] or "?"), (" (%s)" % _e(base["display_name"]))
+                                              if base.get("display_name") else "")]
+    if img.get("add_on"):
+        parts.append("add-on <code>%s %s</code>" % (_e(img["add_on"]["name"]), _e(img["add_on"]["version"])))
+    if img.get("components"):
+        parts.append("components " + ", ".join("<code>%s %s</code>" % (_e(k), _e(x))
+                                               for k, x in img["components"].items()))
+    return ('<p class="small vlcm-image" data-vlcm-image="%s">Image-managed (vLCM), desired image: %s; cluster %s</p>'
+            % (_e(base["version"] or ""), "; ".join(parts), _e((v.get("status") or "unknown").replace("_", "-"))))
+
+
 def _host_rows(h: Dict[str, Any]) -> str:
     rows = []
     reasons = "".join("<li>%s</li>" % _e(r) for r in h["reasons"]) if h["status"] != "compliant" else ""
@@ -215,6 +299,7 @@ def _host_rows(h: Dict[str, Any]) -> str:
                              "".join(items)))
         details = '<details%s><summary>%d missing bulletin%s</summary><div class="bulletins">%s</div></details>' % (
             " open" if h["status"] != "compliant" else "", missing, "" if missing == 1 else "s", "".join(blocks))
+    details += _vlcm_html(h)
     rows.append(
         '<tr class="host status-{st}" data-host="{name}" data-status="{st}">'
         '<td><div class="hostname">{name}</div><div class="small">{profile}</div></td>'
@@ -297,6 +382,7 @@ def render_html(report: Dict[str, Any]) -> str:
           '<h2>%s</h2>%s<span class="sub">%s</span><span>%s</span></header>'
           % (c["status"], _slug("%s-%s" % (c["datacenter"], c["name"])), _e(c["name"]), c["status"], _e(title),
              _pill(c["status"]), _e(" \u00b7 ".join(sub)), _chips(c["missing_by_severity"], "")))
+        w(_cluster_image_html(c).replace('<p class', '<p style="padding:0 18px" class', 1))
         w('<table><colgroup><col class="c-host"><col class="c-status"><col class="c-version">'
           '<col class="c-missing"></colgroup><thead><tr><th>Host</th><th>Status</th><th>Version</th>'
           '<th>Missing bulletins</th></tr></thead><tbody>')

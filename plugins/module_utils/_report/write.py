@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -22,8 +23,9 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import InputError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.model import (
-    EXTENSIONS, FORMATS, build_report, result_view)
+    EXTENSIONS, FORMATS, build_report, result_view, utc_now)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.render import RENDERERS
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._report.vlcm import cluster_views
 
 # ---- files -----------------------------------------------------------------------------------------------
 _DIGEST_RES = {
@@ -136,14 +138,87 @@ def read_records(record_dir: str) -> List[Dict[str, Any]]:
     return records
 
 
-def _build(params: Dict[str, Any]) -> Dict[str, Any]:
+# ---- cluster image records (image-managed clusters, one report from every slice) ----------------------------
+CLUSTER_RECORDS = ".clusters"
+CLUSTER_RECORD_KIND = "fleetpatch.esxi.cluster_image"
+
+
+def _cluster_record_path(record_dir: str, cluster: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", cluster)[:64].strip(".") or "cluster"
+    digest = hashlib.sha256(cluster.encode("utf-8")).hexdigest()[:12]
+    return os.path.join(os.path.abspath(os.path.expanduser(record_dir)), CLUSTER_RECORDS,
+                        "%s-%s.json" % (slug, digest))
+
+
+def write_cluster_records(record_dir: str, cluster_images: Any, now: str) -> List[str]:
+    """Keep each successful ``esxi_cluster_image_info`` result of ``cluster_images`` as the record of its cluster
+    (``<record_dir>/.clusters/<cluster>-<hash>.json``, written to a temporary file and renamed: a reader never
+    sees half a record; concurrent writers of one cluster each write a whole record and the last rename wins). A
+    record whose content is unchanged is left alone. Returns the paths written."""
+    written = []
+    for view in cluster_views(cluster_images).values():
+        if view["error"]:
+            continue            # a failed read replaces no good record: the report shows the failure anyway
+        data = {"kind": CLUSTER_RECORD_KIND, "record_version": 1, "cluster": view["cluster"],
+                "image": view["image"], "compliance": {
+                    "status": view["status"], "impact": view["impact"], "commit": view["commit"],
+                    "hosts": [view["hosts"][n] for n in sorted(view["hosts"])]}}
+        path = _cluster_record_path(record_dir, view["cluster"])
+        old = _read_json(path)
+        if isinstance(old, dict) and dict(old, recorded_at=None) == dict(data, recorded_at=None):
+            continue
+        data["recorded_at"] = now
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write_atomic(path, json.dumps(data, sort_keys=True) + "\n", mode=0o600)
+        except OSError as e:
+            raise InputError("cannot write the cluster image record: %s" % (e.strerror or e), source=path)
+        written.append(path)
+    return written
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise InputError("cannot read the cluster image record (%s); run esxi_cluster_image_info again" % e,
+                         source=path)
+
+
+def read_cluster_records(record_dir: str) -> List[Dict[str, Any]]:
+    """Every cluster image record of ``record_dir`` (none: an empty list)."""
+    folder = os.path.join(os.path.abspath(os.path.expanduser(record_dir)), CLUSTER_RECORDS)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+    except FileNotFoundError:
+        return []
+    except OSError as e:
+        raise InputError("cannot read the cluster image records: %s" % (e.strerror or e), source=folder)
+    out = []
+    for name in names:
+        data = _read_json(os.path.join(folder, name))
+        if not isinstance(data, dict) or data.get("kind") != CLUSTER_RECORD_KIND:
+            raise InputError("not a cluster image record", source=os.path.join(folder, name))
+        out.append(data)
+    return out
+
+
+def _build(params: Dict[str, Any], now: Optional[str] = None, check_mode: bool = True) -> Dict[str, Any]:
     results = params.get("results")
+    images = params.get("cluster_images")
     if params.get("record_dir"):
+        if images and not check_mode:
+            write_cluster_records(params["record_dir"], images, now or utc_now())
         records = read_records(params["record_dir"])
         results = records if results in (None, "", [], {}) else [results, records]
+        kept = read_cluster_records(params["record_dir"])
+        images = kept if not images else [kept, images]       # the results given win over the records
     return build_report(results, title=params.get("title"), minimum_build=params.get("minimum_build"),
                         required_bulletins=params.get("required_bulletins"), clusters=params.get("clusters"),
-                        expected_hosts=params.get("expected_hosts") or None)
+                        expected_hosts=params.get("expected_hosts") or None, cluster_images=images)
 
 
 def compliance_report(params: Dict[str, Any], check_mode: bool = False, diff: bool = False) -> Dict[str, Any]:
@@ -170,7 +245,7 @@ def compliance_report(params: Dict[str, Any], check_mode: bool = False, diff: bo
             raise InputError("cannot write the report: %s" % (e.strerror or e), source=params["dest"])
         try:
             # read the records and write under one lock: the last writer's report holds every record so far
-            report = _build(params)
+            report = _build(params, check_mode=False)
             paths, before = write_reports(report, params["dest"], params.get("formats"), basename, mode_int,
                                           False, lock=False)
         finally:
