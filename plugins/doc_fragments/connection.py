@@ -62,6 +62,35 @@ options:
       - Port of the HTTP proxy given in O(proxy_host).
       - If not set, the value of the E(VMWARE_PROXY_PORT) environment variable is used, then V(80).
     type: int
+  session_cache:
+    description:
+      - Reuse the vCenter Server or ESXi session across module runs on the controller (an option of this
+        collection, not of C(vmware.vmware)). Per-host tasks, such as the rolling remediation, then log in once
+        per play instead of once per host and task.
+      - The session is kept in a file of O(session_cache_dir), bound to the endpoint, the user and the password
+        (another password never reuses it), encrypted, mode 0600, and never shown in results or logs. A cached
+        session that vCenter or ESXi no longer knows is replaced by a new login.
+      - With the cache a module run does not log out; log out at the end of the play with
+        M(fleetpatch.esxi.vmware_session) and O(fleetpatch.esxi.vmware_session#module:state=absent).
+      - If not set, the value of the E(FLEETPATCH_SESSION_CACHE) environment variable is used, then V(false)
+        (every run logs in and out).
+    type: bool
+    default: false
+  session_cache_dir:
+    description:
+      - The directory of the session cache (created with mode 0700; refused when it belongs to another user or is
+        a symbolic link).
+      - If not set, the value of the E(FLEETPATCH_SESSION_CACHE_DIR) environment variable is used, then
+        C($XDG_RUNTIME_DIR/fleetpatch.esxi-sessions), then C(~/.cache/fleetpatch.esxi/sessions).
+      - Ignored unless O(session_cache=true).
+    type: path
+  session_cache_ttl:
+    description:
+      - Seconds a cached session is used after its login; an older one is logged out and replaced.
+      - If not set, the value of the E(FLEETPATCH_SESSION_CACHE_TTL) environment variable is used, then V(3600).
+      - Ignored unless O(session_cache=true).
+    type: int
+    default: 3600
 notes:
   - The connection options are named as in C(vmware.vmware), with the same environment variables. They can be
     set once for every module of this collection that connects with C(module_defaults) and the action group

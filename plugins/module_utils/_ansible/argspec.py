@@ -5,7 +5,8 @@
 
 Documented by the ``fleetpatch.esxi.connection`` doc fragment; keep both in step (validate-modules checks).
 Names, aliases and environment variables are those of vmware.vmware, so inventories, ``module_defaults`` and
-AWX "VMware vCenter" credentials work unchanged.
+AWX "VMware vCenter" credentials work unchanged; the ``session_cache*`` options (the controller-side session cache,
+``_clients/session_cache.py``) are this collection's own, with ``FLEETPATCH_SESSION_CACHE*`` variables.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any, Mapping
 
 from ansible.module_utils.basic import env_fallback
 
-CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs", "ca_path", "proxy_host", "proxy_port")
+CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_certs", "ca_path", "proxy_host",
+                      "proxy_port", "session_cache", "session_cache_dir", "session_cache_ttl")
 
 
 def connection_argument_spec() -> dict[str, dict[str, Any]]:
@@ -32,6 +34,10 @@ def connection_argument_spec() -> dict[str, dict[str, Any]]:
         ca_path=dict(type="path", fallback=(env_fallback, ["VMWARE_CA_PATH"])),
         proxy_host=dict(type="str", fallback=(env_fallback, ["VMWARE_PROXY_HOST"])),
         proxy_port=dict(type="int", fallback=(env_fallback, ["VMWARE_PROXY_PORT"])),
+        # ours (issue 14), not vmware.vmware's: reuse the vSphere session across module runs on the controller
+        session_cache=dict(type="bool", default=False, fallback=(env_fallback, ["FLEETPATCH_SESSION_CACHE"])),
+        session_cache_dir=dict(type="path", fallback=(env_fallback, ["FLEETPATCH_SESSION_CACHE_DIR"])),
+        session_cache_ttl=dict(type="int", default=3600, fallback=(env_fallback, ["FLEETPATCH_SESSION_CACHE_TTL"])),
     )
     return spec
 

@@ -7,7 +7,8 @@ The only code of the collection that talks vAPI REST. ``VapiClient`` logs in onc
 (``POST /rest/com/vmware/cis/session`` with HTTP basic auth, the session id goes back in the
 ``vmware-api-session-id`` header) with the same connection options as ``VSphereClient`` (hostname, port, user,
 password, ``validate_certs``, ``ca_path``), and offers the tagging calls the collection needs: categories, tags,
-and the tags attached to an inventory object (by managed object id). ``close()`` logs out.
+and the tags attached to an inventory object (by managed object id). ``close()`` logs out. The session plumbing
+(login, one exchange, login again after a 401, logout, the session cache) is the REST base ``_clients/rest.py``.
 
 Paths are the ``/rest`` ones (vSphere 6.5 and later; still served by vCenter 7 and 8 next to the newer ``/api``
 paths, which govmomi's simulator does not serve). Every failure becomes an exception of ``_errors.py`` whose message
@@ -24,26 +25,16 @@ Typical use::
 
 from __future__ import annotations
 
-import atexit
-import json
-import os
-import traceback
-import warnings
 from urllib.parse import quote
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import session_factory, tls_verify
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.rest import (
+    HAS_REQUESTS, REQUESTS_IMPORT_ERROR, SESSION_HEADER, RestSession)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError, VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import CERT_HINT, endpoint_label, redact
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import CERT_HINT
 
-try:
-    from requests import exceptions as _rexc
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - depends on the controller
-    _rexc = None  # type: ignore[assignment]
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+__all__ = ["VapiClient", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR", "SESSION_HEADER", "SESSION_PATH", "error_type",
+           "error_messages", "require_requests"]
 
 DEFAULT_TIMEOUT = 60
 REST = "/rest"
@@ -51,7 +42,6 @@ SESSION_PATH = "/com/vmware/cis/session"
 CATEGORY_PATH = "/com/vmware/cis/tagging/category"
 TAG_PATH = "/com/vmware/cis/tagging/tag"
 ASSOCIATION_PATH = "/com/vmware/cis/tagging/tag-association"
-SESSION_HEADER = "vmware-api-session-id"
 HOST_TYPE = "HostSystem"
 CARDINALITIES = ("SINGLE", "MULTIPLE")
 _MAX_BODY = 16 * 1024 * 1024
@@ -85,122 +75,52 @@ def _id_path(base, ident):
     return "%s/id:%s" % (base, quote(str(ident), safe=":"))
 
 
-class VapiClient(object):
+class VapiClient(RestSession):
     """One vAPI REST session to a vCenter. Connects on construction (``connect=False`` to defer); ``close()`` (also
-    via ``with`` and at interpreter exit) logs out."""
+    via ``with`` and at interpreter exit) logs out, unless the session is cached (``session_cache``)."""
+
+    LABEL = "vCenter tagging (vAPI)"
+    WHAT_FOR = "vCenter tags"
+    USER_AGENT = "fleetpatch.esxi vAPI client"
+    CACHE_KIND = "rest"
+    SESSION_URL = REST + SESSION_PATH
+    MAX_BODY = _MAX_BODY
+    CERT_HINT = CERT_HINT
 
     @classmethod
     def from_params(cls, params, **kwargs):
         """A client from a module's connection options (see ``_argspec.connection_argument_spec``)."""
-        return cls(params.get("hostname"), params.get("username"), params.get("password"),
-                   port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
-                   ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
-                   proxy_port=params.get("proxy_port"), **kwargs)
+        options = cls._connection_kwargs(params)
+        options.update(kwargs)
+        return cls(params.get("hostname"), params.get("username"), params.get("password"), **options)
 
     def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_path=None,
-                 timeout=DEFAULT_TIMEOUT, connect=True, proxy_host=None, proxy_port=None):
+                 timeout=DEFAULT_TIMEOUT, connect=True, proxy_host=None, proxy_port=None, session_cache=None):
         require_requests()
-        if not hostname:
-            raise InputError("hostname is required to connect to vCenter")
-        self.hostname = str(hostname)
-        self.port = int(port or 443)
-        self.username = username
-        self._password = password
-        self.validate_certs = bool(validate_certs)
-        self.ca_path = ca_path
-        # HTTP proxy (CONNECT tunnel) for this endpoint only; the environment's proxies are not used for it.
-        self.proxy_host = str(proxy_host) if proxy_host else None
-        self.proxy_port = int(proxy_port or 80)
-        if self.validate_certs and ca_path and not os.path.exists(ca_path):
-            raise InputError("cannot load the CA bundle %s: no such file or directory" % ca_path)
-        self.timeout = float(timeout)
-        self._http = None
-        self._session_id = None
-        self._atexit = False
+        super().__init__(hostname, username, password, port=port, validate_certs=validate_certs, ca_path=ca_path,
+                         timeout=timeout, proxy_host=proxy_host, proxy_port=proxy_port, session_cache=session_cache)
         if connect:
             self.connect()
-
-    # ---- identity --------------------------------------------------------------------------------
-    @property
-    def endpoint(self):
-        return endpoint_label(self.hostname, self.port)
-
-    @property
-    def secrets(self):
-        return [s for s in (self._password, self._session_id) if s]
-
-    @property
-    def connected(self):
-        return self._session_id is not None
 
     def _url(self, path, action=None):
         url = "https://%s%s%s" % (self.endpoint, REST, path)
         return url + ("?~action=%s" % action if action else "")
 
-    def _verify(self):
-        return tls_verify(self.validate_certs, self.ca_path)
-
-    def _session(self):
-        if self._http is None:
-            url = "http://" + endpoint_label(self.proxy_host, self.proxy_port) if self.proxy_host else None
-            # no proxies or netrc from the environment for the vCenter endpoint (trust_env False)
-            s = session_factory(self.validate_certs, self.ca_path, proxies={"http": url, "https": url} if url else None,
-                                trust_env=False, user_agent="fleetpatch.esxi vAPI client")
-            s.headers["Accept"] = "application/json"
-            self._http = s
-        return self._http
-
     # ---- plumbing ----------------------------------------------------------------------------------
     def _send(self, method, path, action=None, body=None, auth=None, what=None):
         """One HTTP exchange; returns (status, parsed JSON body or None). Network and TLS faults are raised."""
-        what = what or "%s %s" % (method, path)
-        headers = {}
-        if self._session_id and auth is None:
-            headers[SESSION_HEADER] = self._session_id
-        kwargs = {"headers": headers, "verify": self._verify(), "timeout": self.timeout, "allow_redirects": False}
-        if auth is not None:
-            kwargs["auth"] = auth
-        if body is not None:
-            kwargs["data"] = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            with warnings.catch_warnings():
-                if kwargs["verify"] is False:
-                    warnings.simplefilter("ignore")     # the user chose validate_certs: false
-                resp = self._session().request(method, self._url(path, action), **kwargs)
-                raw = resp.content[:_MAX_BODY]
-        except _rexc.SSLError as exc:
-            reason = redact(exc, self.secrets)
-            if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
-                raise ConnectionFailedError("vCenter tagging (vAPI): %s failed: %s (%s)" % (what, CERT_HINT, reason),
-                                            host=self.endpoint, certificate_error=True)
-            raise ConnectionFailedError("vCenter tagging (vAPI): %s failed: TLS error: %s" % (what, reason),
-                                        host=self.endpoint)
-        except _rexc.Timeout as exc:
-            raise ConnectionFailedError("vCenter tagging (vAPI): %s timed out after %ss (%s)"
-                                        % (what, self.timeout, redact(exc, self.secrets)), host=self.endpoint)
-        except _rexc.ConnectionError as exc:
-            raise ConnectionFailedError("vCenter tagging (vAPI): %s failed: cannot connect (%s)"
-                                        % (what, redact(exc, self.secrets)), host=self.endpoint)
-        except _rexc.RequestException as exc:
-            raise VSphereError("vCenter tagging (vAPI): %s failed: %s" % (what, redact(exc, self.secrets)),
-                               host=self.endpoint)
-        status = resp.status_code
-        resp.close()
-        parsed = None
-        if raw:
-            try:
-                parsed = json.loads(raw.decode("utf-8", "replace"))
-            except ValueError:
-                parsed = None
-        return status, parsed
+        return self._exchange(method, self._url(path, action), body=body, auth=auth,
+                              what=what or "%s %s" % (method, path))
+
+    def _session_value(self, parsed):
+        return parsed.get("value") if isinstance(parsed, dict) else parsed
 
     def _fail(self, what, status, body, login=False):
         """The exception for a non-2xx answer."""
         kind = error_type(body)
         texts = error_messages(body)
         detail = "HTTP %s%s%s" % (status, " %s" % kind if kind else "", ": %s" % "; ".join(texts) if texts else "")
-        detail = redact(detail, self.secrets)
+        detail = self._redact(detail)
         extra = {"http_status": status, "vapi_error": kind}
         if status == 401:
             if login:
@@ -223,64 +143,9 @@ class VapiClient(object):
 
     def _call(self, method, path, action=None, body=None, what=None, retry=True):
         """A call on the session; returns the ``value`` of the answer. Logs in again once if the session died."""
-        if self._session_id is None:
-            self.connect()
-        status, parsed = self._send(method, path, action=action, body=body, what=what)
-        if status == 401 and retry:
-            self._session_id = None
-            self.connect()
-            return self._call(method, path, action=action, body=body, what=what, retry=False)
-        if not 200 <= status < 300:
-            raise self._fail(what or "%s %s" % (method, path), status, parsed)
+        parsed = self._request(method, self._url(path, action), body=body, what=what or "%s %s" % (method, path),
+                               retry=retry)
         return parsed.get("value") if isinstance(parsed, dict) else None
-
-    # ---- session -----------------------------------------------------------------------------------
-    def connect(self):
-        """Log in (idempotent)."""
-        if self._session_id is not None:
-            return self
-        what = "login as %s" % self.username
-        if not self.username or not self._password:
-            raise InputError("vCenter tagging needs a user name and a password", host=self.endpoint)
-        status, parsed = self._send("POST", SESSION_PATH, auth=(str(self.username), str(self._password)), what=what)
-        if not 200 <= status < 300:
-            raise self._fail(what, status, parsed, login=True)
-        value = parsed.get("value") if isinstance(parsed, dict) else parsed
-        if not isinstance(value, str) or not value:
-            raise VSphereError("vCenter tagging (vAPI): %s: the answer holds no session id" % what, host=self.endpoint)
-        self._session_id = value
-        if not self._atexit:
-            atexit.register(self.close)
-            self._atexit = True
-        return self
-
-    def close(self):
-        """Log out and release the connection. Safe to call twice; never raises."""
-        if self._session_id is not None:
-            try:
-                self._send("DELETE", SESSION_PATH, what="logout")
-            except Exception:  # pylint: disable=broad-except
-                pass
-        self._session_id = None
-        if self._http is not None:
-            try:
-                self._http.close()
-            except Exception:  # pylint: disable=broad-except
-                pass
-            self._http = None
-        if self._atexit:
-            try:
-                atexit.unregister(self.close)
-            except Exception:  # pylint: disable=broad-except
-                pass
-            self._atexit = False
-
-    def __enter__(self):
-        return self.connect()
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     # ---- categories --------------------------------------------------------------------------------
     @staticmethod

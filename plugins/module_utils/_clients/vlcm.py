@@ -7,7 +7,8 @@ time.
 ``VlcmClient`` logs in with HTTP basic auth (``POST /api/session``; the session id goes back in the
 ``vmware-api-session-id`` header), with the same connection options as the other clients (hostname, port, user,
 password, ``validate_certs``, ``ca_path``, ``proxy_host``/``proxy_port``: an HTTP CONNECT proxy for this endpoint
-only), and ``close()`` logs out (``DELETE /api/session``). Every call is an
+only), and ``close()`` logs out (``DELETE /api/session``); the session plumbing (login, one exchange, login again
+after a 401, logout, the session cache) is the REST base ``_clients/rest.py``. Every call is an
 operation of VMware's own API description (esx-8.0.2, cis-8.0.2, session-8.0.2, vcenter-7.0.3 Swagger files; the
 tests validate every exchange against them). Long operations (``...&vmw-task=true``) return a CIS task id that
 ``wait_task`` follows (``GET /api/cis/tasks/{task}``).
@@ -18,37 +19,18 @@ no password or session id ever reaches a message.
 
 from __future__ import annotations
 
-import atexit
-import json
-import os
 import time
-import traceback
-import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode, urlsplit
 
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.http import session_factory, tls_verify
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import endpoint_label
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.rest import (  # noqa: F401 (re-exports)
+    CERT_HINT, HAS_REQUESTS, REQUESTS_IMPORT_ERROR, SESSION_HEADER, RestSession)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     AuthenticationError, ConnectionFailedError, InputError, NotFoundError, TaskFailedError, TaskTimeoutError,
     VSphereError)
-from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import redact
-
-try:
-    from requests import exceptions as _rexc
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR: Optional[str] = None
-except ImportError:  # pragma: no cover - depends on the controller
-    _rexc = None  # type: ignore[assignment]
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 DEFAULT_TIMEOUT = 60.0
-SESSION_HEADER = "vmware-api-session-id"
 SETTINGS = "/api/esx/settings"
-CERT_HINT = ("certificate verification failed; this is a TLS certificate problem, not a login problem. "
-             "Give the CA bundle that signed the server certificate (ca_path, REQUESTS_CA_BUNDLE or "
-             "SSL_CERT_FILE), or set validate_certs: false for lab hosts only")
 _MAX_BODY = 32 * 1024 * 1024
 
 Query = Sequence[Tuple[str, str]]
@@ -69,107 +51,28 @@ def _q(ident: str) -> str:
     return quote(str(ident), safe="")
 
 
-class VlcmClient(object):
-    """One REST session to a vCenter for vLCM. ``with VlcmClient(...) as c:`` logs in and out."""
+class VlcmClient(RestSession):
+    """One REST session to a vCenter for vLCM. ``with VlcmClient(...) as c:`` logs in and out (unless the session
+    is cached: ``session_cache``)."""
+
+    LABEL = "vLCM"
+    WHAT_FOR = "vLCM"
+    USER_AGENT = "fleetpatch.esxi vLCM client"
+    CACHE_KIND = "api"
+    SESSION_URL = "/api/session"
+    MAX_BODY = _MAX_BODY
 
     @classmethod
     def from_params(cls, params: Dict[str, Any], **kwargs: Any) -> "VlcmClient":
         """A client from a module's connection options (``_ansible.argspec.connection_argument_spec``)."""
-        return cls(params.get("hostname") or "", params.get("username"), params.get("password"),
-                   port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
-                   ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
-                   proxy_port=params.get("proxy_port"), **kwargs)
-
-    def __init__(self, hostname: str, username: Optional[str], password: Optional[str], port: int = 443,
-                 validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT,
-                 proxy_host: Optional[str] = None, proxy_port: Optional[int] = None):
-        if not HAS_REQUESTS:
-            raise VSphereError("the Python library requests is required for vLCM (pip install requests)",
-                               import_error=REQUESTS_IMPORT_ERROR)
-        if not hostname:
-            raise InputError("hostname is required to connect to vCenter")
-        self.hostname = str(hostname)
-        self.port = int(port or 443)
-        self.username = username
-        self._password = password
-        self.validate_certs = bool(validate_certs)
-        self.ca_path = ca_path
-        if self.validate_certs and ca_path and not os.path.exists(ca_path):
-            raise InputError("cannot load the CA bundle %s: no such file or directory" % ca_path)
-        self.timeout = float(timeout)
-        self.proxy_host = str(proxy_host) if proxy_host else None
-        self.proxy_port = int(proxy_port or 80)
-        self._http: Any = None
-        self._session_id: Optional[str] = None
-        self._atexit = False
-
-    # ---- plumbing ----------------------------------------------------------------------------------
-    @property
-    def endpoint(self) -> str:
-        return endpoint_label(self.hostname, self.port)
-
-    @property
-    def secrets(self) -> List[str]:
-        return [s for s in (self._password, self._session_id) if s]
-
-    def _redact(self, text: Any) -> str:
-        return redact(str(text), self.secrets) or ""
-
-    def _verify(self) -> Any:
-        return tls_verify(self.validate_certs, self.ca_path)
-
-    def _session(self) -> Any:
-        if self._http is None:
-            url = "http://" + endpoint_label(self.proxy_host, self.proxy_port) if self.proxy_host else None
-            # no proxies or netrc from the environment for the vCenter endpoint (trust_env False)
-            s = session_factory(self.validate_certs, self.ca_path, proxies={"http": url, "https": url} if url else None,
-                                trust_env=False, user_agent="fleetpatch.esxi vLCM client")
-            s.headers["Accept"] = "application/json"
-            self._http = s
-        return self._http
+        options = cls._connection_kwargs(params)
+        options.update(kwargs)
+        return cls(params.get("hostname") or "", params.get("username"), params.get("password"), **options)
 
     def _send(self, method: str, url: str, body: Any = None, auth: Optional[Tuple[str, str]] = None,
               what: str = "") -> Tuple[int, Any]:
         """One HTTP exchange; returns (status, parsed JSON or None). Network and TLS faults are raised."""
-        headers: Dict[str, str] = {}
-        if self._session_id and auth is None:
-            headers[SESSION_HEADER] = self._session_id
-        kwargs: Dict[str, Any] = {"headers": headers, "verify": self._verify(), "timeout": self.timeout,
-                                  "allow_redirects": False}
-        if auth is not None:
-            kwargs["auth"] = auth
-        if body is not None:
-            kwargs["data"] = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            with warnings.catch_warnings():
-                if kwargs["verify"] is False:
-                    warnings.simplefilter("ignore")     # the user chose validate_certs: false
-                resp = self._session().request(method, url, **kwargs)
-                raw = resp.content[:_MAX_BODY]
-        except _rexc.SSLError as exc:
-            reason = self._redact(exc)
-            if "CERTIFICATE_VERIFY_FAILED" in reason or "certificate verify failed" in reason:
-                raise ConnectionFailedError("vLCM: %s failed: %s (%s)" % (what, CERT_HINT, reason),
-                                            host=self.endpoint, certificate_error=True)
-            raise ConnectionFailedError("vLCM: %s failed: TLS error: %s" % (what, reason), host=self.endpoint)
-        except _rexc.Timeout as exc:
-            raise ConnectionFailedError("vLCM: %s timed out after %ss (%s)" % (what, self.timeout, self._redact(exc)),
-                                        host=self.endpoint)
-        except _rexc.ConnectionError as exc:
-            raise ConnectionFailedError("vLCM: %s failed: cannot connect (%s)" % (what, self._redact(exc)),
-                                        host=self.endpoint)
-        except _rexc.RequestException as exc:
-            raise VSphereError("vLCM: %s failed: %s" % (what, self._redact(exc)), host=self.endpoint)
-        status = resp.status_code
-        resp.close()
-        parsed: Any = None
-        if raw:
-            try:
-                parsed = json.loads(raw.decode("utf-8", "replace"))
-            except ValueError:
-                parsed = None
-        return status, parsed
+        return self._exchange(method, url, body=body, auth=auth, what=what)
 
     def _fail(self, what: str, status: int, body: Any, login: bool = False) -> VSphereError:
         kind = body.get("error_type") if isinstance(body, dict) else None
@@ -191,61 +94,21 @@ class VlcmClient(object):
         return VSphereError("vLCM: %s failed: %s" % (what, detail), host=self.endpoint, **extra)
 
     def call(self, method: str, path: str, query: Optional[Query] = None, body: Any = None, what: str = "") -> Any:
-        """One operation on the session; returns the parsed answer (None for 204)."""
-        if self._session_id is None:
-            self.connect()
+        """One operation on the session; returns the parsed answer (None for 204). Logs in again once if the
+        server lost the session (401)."""
         what = what or "%s %s" % (method, path)
         url = "https://%s%s" % (self.endpoint, path)
         if query:
             url += "?" + urlencode(list(query))
-        status, parsed = self._send(method, url, body=body, what=what)
-        if not 200 <= status < 300:
-            raise self._fail(what, status, parsed)
-        return parsed
+        return self._request(method, url, body=body, what=what)
 
-    # ---- session -----------------------------------------------------------------------------------
     def connect(self) -> "VlcmClient":
-        """Log in (idempotent)."""
-        if self._session_id is not None:
-            return self
-        what = "login as %s" % self.username
-        if not self.username or not self._password:
-            raise InputError("vLCM needs a user name and a password", host=self.endpoint)
-        status, parsed = self._send("POST", "https://%s/api/session" % self.endpoint,
-                                    auth=(str(self.username), str(self._password)), what=what)
-        if not 200 <= status < 300:
-            raise self._fail(what, status, parsed, login=True)
-        if not isinstance(parsed, str) or not parsed:
-            raise VSphereError("vLCM: %s: the answer holds no session id" % what, host=self.endpoint)
-        self._session_id = parsed
-        if not self._atexit:
-            atexit.register(self.close)
-            self._atexit = True
+        """Log in, or take the cached session (idempotent)."""
+        super().connect()
         return self
-
-    def close(self) -> None:
-        """Log out and release the connection. Safe to call twice; never raises."""
-        if self._session_id is not None:
-            try:
-                self._send("DELETE", "https://%s/api/session" % self.endpoint, what="logout")
-            except Exception:  # pylint: disable=broad-except
-                pass
-        self._session_id = None
-        if self._http is not None:
-            try:
-                self._http.close()
-            except Exception:  # pylint: disable=broad-except
-                pass
-            self._http = None
-        if self._atexit:
-            atexit.unregister(self.close)
-            self._atexit = False
 
     def __enter__(self) -> "VlcmClient":
         return self.connect()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     # ---- clusters ----------------------------------------------------------------------------------
     def find_cluster(self, name: str) -> Dict[str, Any]:

@@ -136,8 +136,26 @@ def url_secrets(url: Optional[object]) -> Set[str]:
     return {s for s in found if s}
 
 
+# Secrets learnt at run time (vSphere session ids, see ``_clients/session_cache.py``): every later ``redact`` and
+# ``redact_text`` of the process masks them, whatever secrets its caller passes (masked by construction).
+_RUNTIME_SECRETS: Set[str] = set()
+
+
+def register_secret(value: Optional[object]) -> None:
+    """Remember a secret learnt at run time (a session id): every ``redact``/``redact_text`` of this process
+    masks it from now on. Values shorter than 3 characters are ignored (as in ``redact_text``)."""
+    if value and len(str(value)) >= _MIN_FREE_TEXT_SECRET:
+        _RUNTIME_SECRETS.add(str(value))
+
+
+def runtime_secrets() -> Set[str]:
+    """A copy of the secrets registered with ``register_secret`` (for Ansible's ``no_log_values``)."""
+    return set(_RUNTIME_SECRETS)
+
+
 def redact_text(text: Optional[object], secrets: Iterable[object]) -> Optional[str]:
-    """Replace each known secret string in ``text`` by ``********`` (longest first).
+    """Replace each known secret string in ``text`` by ``********`` (longest first), the given ``secrets`` and
+    the ones registered with ``register_secret``.
 
     Secrets shorter than 3 characters are not replaced in free text (a one-letter secret would mask every word);
     URLs are redacted by structure (``redact``), whatever the length of their secret parts.
@@ -145,7 +163,8 @@ def redact_text(text: Optional[object], secrets: Iterable[object]) -> Optional[s
     if text is None:
         return None
     out = str(text)
-    for s in sorted({str(s) for s in secrets or () if s}, key=len, reverse=True):
+    known = {str(s) for s in secrets or () if s} | _RUNTIME_SECRETS
+    for s in sorted(known, key=len, reverse=True):
         if len(s) >= _MIN_FREE_TEXT_SECRET:
             out = out.replace(s, REDACTED)
     return out

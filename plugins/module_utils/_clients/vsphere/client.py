@@ -30,6 +30,9 @@ from typing import Literal, TYPE_CHECKING, Callable, Iterator, Union, Any, Dict,
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     FleetpatchError, AuthenticationError, ConnectionFailedError, HostNotConnectedError, InputError, VSphereError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import register_secret
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.session_cache import (
+    SessionCache, cache_from_params)
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (  # noqa: F401 (re-exports)
     HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, backoff_delays, endpoint_label, poll_until, require_pyvmomi, translate,
     vim, wait_for_task)
@@ -65,6 +68,11 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
     """One SOAP session to vCenter or ESXi. Connects on construction; ``close()`` (also via ``with`` and at
     interpreter exit) logs out.
 
+    With a ``session_cache`` (``_clients/session_cache.py``, the ``session_cache`` connection option) the login
+    reuses the cached ``vmware_soap_session`` of the same endpoint, user and password when the server still knows
+    it (``SessionManager.currentSession``), else logs in and caches the new one; ``close()`` then keeps the
+    session for the next run and ``logout()`` ends it.
+
     ``timeout`` bounds connecting, logging in and each ordinary request; ``long_timeout`` bounds synchronous
     long calls (esxcli installs). ``ca_path`` is a PEM CA bundle (file or directory) for private CAs; without
     it ``$REQUESTS_CA_BUNDLE``/``$SSL_CERT_FILE`` or the system store are used.
@@ -73,17 +81,18 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
     @classmethod
     def from_params(cls, params: Dict[str, Any]) -> Any:
         """A client from a module's connection options (``hostname``, ``username``, ``password``, ``port``,
-        ``validate_certs``, ``ca_path``, ``proxy_host``, ``proxy_port``: see ``_argspec.connection_argument_spec``)."""
+        ``validate_certs``, ``ca_path``, ``proxy_host``, ``proxy_port``, ``session_cache*``: see
+        ``_argspec.connection_argument_spec``)."""
         return cls(params.get("hostname"), params.get("username"), params.get("password"),
                    port=params.get("port") or 443, validate_certs=params.get("validate_certs", True),
                    ca_path=params.get("ca_path"), proxy_host=params.get("proxy_host"),
-                   proxy_port=params.get("proxy_port"))
+                   proxy_port=params.get("proxy_port"), session_cache=cache_from_params(params))
 
     def __init__(self, hostname: Optional[str], username: Optional[str], password: Optional[str], port: int = 443, validate_certs: bool = True,
                  ca_path: Optional[str] = None,
                  timeout: int = DEFAULT_TIMEOUT, long_timeout: int = DEFAULT_LONG_TIMEOUT, connect: bool = True,
                  proxy_host: Optional[str] = None,
-                 proxy_port: Optional[int] = None) -> None:
+                 proxy_port: Optional[int] = None, session_cache: Optional[SessionCache] = None) -> None:
         require_pyvmomi()
         if not hostname:
             raise InputError("hostname is required to connect to vCenter/ESXi")
@@ -106,6 +115,10 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         self._inventory = None
         self._atexit = False
         self._esxcli: Any = None
+        self._session_id: Optional[str] = None
+        self.session_cache = session_cache
+        self.session_reused = False      # the current session came from the cache
+        self.logins = 0                  # logins this client made (not counting reused sessions)
         self.reconnects = 0
         self.generation = 0      # increments at every login; caches keyed on it die with the session
         if connect:
@@ -126,7 +139,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
 
     @property
     def secrets(self) -> List[str]:  # type: ignore[override]  # a mixin may declare it as a plain attribute
-        return [self._password] if self._password else []
+        return [s for s in (self._password, self._session_id) if s]
 
     @property
     def connected(self) -> bool:
@@ -189,7 +202,8 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         self._open(self.timeout)
         return self
 
-    def _open(self, timeout: float) -> None:
+    def _bare(self, timeout: float) -> Any:
+        """A stub and the service content, not logged in yet (probe, TLS)."""
         version = self._probe_version(timeout)
         proxy: Dict[Any, Any] = {"httpProxyHost": self.proxy_host, "httpProxyPort": self.proxy_port} if self.proxy_host else {}
         stub = SoapStubAdapter(host=self.hostname, port=self.port, version=version, sslContext=self._ssl_context,
@@ -200,13 +214,63 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
         except Exception as exc:
             stub.DropConnections()
             raise self._err(exc, "connect")
+        return stub, si, content
+
+    @staticmethod
+    def _stub_session(stub: Any, session_id: Optional[str] = None, set_it: bool = False) -> Optional[str]:
+        """Read (or with ``set_it`` replace) the ``vmware_soap_session`` the stub sends."""
+        if set_it:
+            if hasattr(stub, "SetSessionId"):
+                stub.SetSessionId(session_id)
+            else:  # pragma: no cover - older pyVmomi
+                stub.cookie = 'vmware_soap_session="%s"' % session_id if session_id else ""
+            return session_id
+        sid = stub.GetSessionId() if hasattr(stub, "GetSessionId") else None
+        if not sid:
+            m = re.search(r'vmware_soap_session="?([^";\s]*)', stub.cookie or "")
+            sid = m.group(1) if m else None
+        return sid or None
+
+    def _login(self, stub: Any, content: Any) -> str:
+        self._stub_session(stub, None, set_it=True)
         try:
             content.sessionManager.Login(userName=self.username, password=self._password or "",  # type: ignore[union-attr]
                                          locale=None)
         except Exception as exc:
             stub.DropConnections()
-            err = self._err(exc, "login as %s" % self.username)
-            raise err
+            raise self._err(exc, "login as %s" % self.username)
+        self.logins += 1
+        sid = self._stub_session(stub) or ""
+        register_secret(sid)
+        return sid
+
+    def _adopt(self, stub: Any, content: Any, session_id: str) -> bool:
+        """Put a cached session on the stub; True when the server still knows it."""
+        self._stub_session(stub, session_id, set_it=True)
+        try:
+            return content.sessionManager.currentSession is not None
+        except Exception:
+            return False
+
+    def _end(self, stub: Any, content: Any, session_id: str) -> None:
+        """Log out a (cached) session."""
+        self._stub_session(stub, session_id, set_it=True)
+        try:
+            content.sessionManager.Logout()
+        finally:
+            self._stub_session(stub, None, set_it=True)
+
+    def _open(self, timeout: float) -> None:
+        stub, si, content = self._bare(timeout)
+        cache = self.session_cache
+        if cache is not None:
+            key = cache.key("soap", self.endpoint, self.username, self._password)
+            sid, self.session_reused = cache.obtain(key, lambda: self._login(stub, content),
+                                                    alive=lambda old: self._adopt(stub, content, old),
+                                                    logout=lambda old: self._end(stub, content, old))
+        else:
+            sid, self.session_reused = self._login(stub, content), False
+        self._session_id = sid or None
         stub.schemeArgs["timeout"] = self.timeout
         self._si, self._stub, self._content = si, stub, content
         self.generation += 1
@@ -229,6 +293,7 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
             except Exception:
                 pass
         self._si = self._stub = self._content = None
+        self._session_id = None
         self._inventory = None
 
     def reconnect(self, timeout: Optional[Any] = None) -> Any:
@@ -303,9 +368,35 @@ class VSphereClient(InventoryMixin, PatchManagerMixin, ImageConfigMixin, HostOps
                                                         "%s" % (timeout, last[0]), host=host.label,
                                                         last_state=last[0]))
 
+    def logout(self) -> bool:
+        """End the session now, whether it came from the cache or not, and the cached one of this endpoint, user
+        and password (``vmware_session`` state absent); forget the cache entry. True when there was a session.
+        An unreachable server raises (the entry is kept for a later try)."""
+        cache = self.session_cache
+        key = cache.key("soap", self.endpoint, self.username, self._password) if cache is not None else None
+        cached = cache.peek(key) if cache is not None and key is not None else None
+        ids = [sid for sid in (self._session_id if self._si is not None else None, cached) if sid]
+        if ids:
+            stub, content = self._stub, self._content
+            if stub is None:
+                stub, _si, content = self._bare(self.timeout)
+            for sid in dict.fromkeys(ids):
+                try:
+                    self._end(stub, content, sid)
+                except Exception:  # a session the server no longer knows is logged out too
+                    pass
+            if stub is not self._stub:
+                stub.DropConnections()
+        if cache is not None and key is not None and cached:
+            cache.discard(key, cached)
+        self._drop()
+        self.close()
+        return bool(ids)
+
     def close(self) -> None:
-        """Log out and release the connections. Safe to call twice; never raises."""
-        if self._si is not None:
+        """Log out (unless the session is cached for the next run) and release the connections. Safe to call
+        twice; never raises."""
+        if self._si is not None and self.session_cache is None:
             try:
                 with self.request_timeout(min(self.timeout, 10)):
                     self._content.sessionManager.Logout()
