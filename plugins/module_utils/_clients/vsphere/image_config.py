@@ -12,6 +12,7 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.t
     vim)
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import VSphereError
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import fastsoap as _fast
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import (
     _API_ACCEPTANCE, api_acceptance_name, iso, normalize_api_acceptance, package_record_dict, package_record_to_vib)
 from typing import Optional, TYPE_CHECKING, Any, Dict, List
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 # API front end queues rather than refuses beyond its worker threads); esxi_patch_scan's scan_workers tunes it.
 DEFAULT_SCAN_WORKERS = 16
 MAX_SCAN_WORKERS = 64
+
+
+def _profile_dict(prof):
+    return {"name": getattr(prof, "name", None), "vendor": getattr(prof, "vendor", None)}
+
+
+def _same(value):
+    return value
 
 
 class ImageConfigMixin(ClientBase):
@@ -111,7 +120,8 @@ class ImageConfigMixin(ClientBase):
 
         Returns ``{moid: {"acceptance_level", "image_profile", "image_profile_vendor", "install_date",
         "fingerprint", "packages", "reused"}}``, or ``{moid: {"error": VSphereError}}`` for a host that failed
-        (the others are unaffected). ``package_record`` dicts are JSON-safe (dates as ISO strings)."""
+        (the others are unaffected). ``package_record`` dicts are JSON-safe (dates as ISO strings); hosts whose
+        ``FetchSoftwarePackages`` answers are byte for byte the same share ONE list of records (read-only)."""
         hosts = [self.host(h) for h in hosts]
         facts = facts or {}
         workers = max(1, min(int(workers or DEFAULT_SCAN_WORKERS), MAX_SCAN_WORKERS, len(hosts) or 1))
@@ -120,9 +130,11 @@ class ImageConfigMixin(ClientBase):
         if getattr(stub, "poolSize", workers) < workers:
             stub.poolSize = workers      # keep one open connection per worker instead of reconnecting
 
+        answers = {}     # shared by the workers: one reading per distinct answer (dict operations are atomic)
+
         def one(host):
             try:
-                return host.moid, self._scan_one(host, facts.get(host.moid) or {}, reuse)
+                return host.moid, self._scan_one(host, facts.get(host.moid) or {}, reuse, answers)
             except VSphereError as exc:
                 return host.moid, {"error": exc}
             except Exception as exc:  # pyVmomi/transport errors become the collection's
@@ -133,27 +145,48 @@ class ImageConfigMixin(ClientBase):
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan") as ex:
             return dict(ex.map(one, hosts))
 
-    def _scan_one(self, host, facts, reuse):
+    def _scan_one(self, host, facts, reuse, answers=None):
+        """One host of ``scan_inventories``. The four calls are read by ``fastsoap`` (pyVmomi reads what it does
+        not know); ``answers`` keeps the package records of each distinct ``FetchSoftwarePackages`` answer of the
+        scan (hosts built from one image answer with the same bytes, which are read once)."""
         moid = facts.get("image_config_manager")
         icm = vim.host.ImageConfigManager(moid, self._stub) if moid else self._image_manager(host)
-        prof = self._call(host, "read the image profile", icm.HostImageConfigGetProfile)
-        installed = iso(self._call(host, "read the install date", icm.InstallDate))
-        acceptance = normalize_api_acceptance(self._call(host, "read the acceptance level",
-                                                         icm.HostImageConfigGetAcceptance))
-        name = getattr(prof, "name", None)
+        stub = self._stub
+        prof = self._call(host, "read the image profile", _fast.call, stub, icm, "QueryHostImageProfile",
+                          _fast.read_profile, _profile_dict)
+        installed = self._call(host, "read the install date", _fast.call, stub, icm, "InstallDate",
+                               _fast.read_date, iso)
+        acceptance = normalize_api_acceptance(self._call(
+            host, "read the acceptance level", _fast.call, stub, icm, "QueryHostAcceptanceLevel",
+            _fast.read_string, _same))
+        name = prof["name"]
         fingerprint = [name, facts.get("boot_time"), installed]
         packages = reuse(host, fingerprint) if reuse is not None else None
         reused = packages is not None
         if packages is None:
-            pkgs = self._call(host, "list the installed software packages", icm.FetchSoftwarePackages)
-            packages = []
-            for p in pkgs or ():
-                rec = self.package_record(p)
-                rec["creationDate"] = iso(rec.get("creationDate"))
-                packages.append(rec)
+            memo = answers if answers is not None else {}
+
+            def read(body):
+                key = _fast.digest(body)
+                recs = memo.get(key)
+                if recs is None:
+                    recs = memo[key] = _fast.read_packages(body)
+                return recs
+            packages = self._call(host, "list the installed software packages", _fast.call, stub, icm,
+                                  "FetchSoftwarePackages", read, self._package_records)
         return {"acceptance_level": acceptance, "image_profile": name,
-                "image_profile_vendor": getattr(prof, "vendor", None), "install_date": installed,
+                "image_profile_vendor": prof["vendor"], "install_date": installed,
                 "fingerprint": fingerprint, "packages": packages, "reused": reused}
+
+    @classmethod
+    def _package_records(cls, pkgs):
+        """pyVmomi ``SoftwarePackage[]`` -> JSON-safe package records (creation dates as ISO strings)."""
+        out = []
+        for p in pkgs or ():
+            rec = cls.package_record(p)
+            rec["creationDate"] = iso(rec.get("creationDate"))
+            out.append(rec)
+        return out
 
     @staticmethod
     def vibs_of(packages):

@@ -1,0 +1,118 @@
+# Copyright: (c) 2026, fleetpatch.esxi contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fast reader of ImageConfigManager answers (_clients/vsphere/fastsoap.py) on hand-written SOAP answers
+shaped as vCenter's WSDL names them (``fetchSoftwarePackagesResponse``, ``xsi:type`` present): what it reads must
+be what pyVmomi's own deserialiser reads from the same bytes; what it does not know exactly it refuses
+(``Unreadable``), so that pyVmomi reads it. The simulator's answers for every image are compared in
+tests/integration/fleet/test_fastsoap.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import fastsoap
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.convert import iso
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.image_config import ImageConfigMixin
+
+pyVmomi = pytest.importorskip("pyVmomi")
+vim = pyVmomi.vim
+
+ENV = ('<?xml version="1.0" encoding="UTF-8"?>\n<soapenv:Envelope xmlns:soapenc="http://schemas.xmlsoap.org/soap/'
+       'encoding/" xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/'
+       'XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
+       '<{method}Response xmlns="urn:vim25">{body}</{method}Response></soapenv:Body></soapenv:Envelope>')
+
+PKG = ('<returnval xsi:type="SoftwarePackage"><name>esx-base</name><version>8.0.2-0.0.22380479</version>'
+       '<type>bootbank</type><vendor>VMware</vendor><acceptanceLevel>vmware_certified</acceptanceLevel>'
+       '<summary>ESXi &amp; base</summary><description></description>'
+       '<referenceURL>https://kb.vmware.com/a</referenceURL><referenceURL>https://kb.vmware.com/b</referenceURL>'
+       '<creationDate>2023-09-21T00:00:00.123Z</creationDate>'
+       '<depends xsi:type="Relation"><constraint>greaterThanEqual</constraint><name>vmkapi_2_11_0_0</name>'
+       '<version>8.0.2-0.0</version></depends><depends><name>esx-xserver</name></depends>'
+       '<conflicts><constraint>lessThan</constraint><name>old-driver</name><version>1.0</version></conflicts>'
+       '<replaces><name>esx-base</name></replaces>'
+       '<provides>esx-base = 8.0.2-0.0.22380479</provides><maintenanceModeRequired>1</maintenanceModeRequired>'
+       '<hardwarePlatformsRequired>Dell</hardwarePlatformsRequired>'
+       '<capability xsi:type="SoftwarePackageCapability"><liveInstallAllowed>false</liveInstallAllowed>'
+       '<liveRemoveAllowed>0</liveRemoveAllowed><statelessReady>true</statelessReady></capability>'
+       '<tag>core</tag><payload>s</payload><payload>sb</payload></returnval>')
+TOOLS = ('<returnval><name>tools-light</name><version>12.2.6.22229486-22380479</version><type>tools</type>'
+         '<vendor>VMware</vendor><acceptanceLevel>vmware_certified</acceptanceLevel>'
+         '<creationDate>2023-09-21T12:00:00+02:00</creationDate></returnval>')
+
+
+def _pyvmomi(method, xml):
+    icm = vim.host.ImageConfigManager("imageConfigManager-1", None)
+    return fastsoap.pyvmomi_read(None, icm._GetMethodInfo(method), xml.encode("utf-8"))
+
+
+def _env(method, body):
+    return ENV.format(method=method, body=body)
+
+
+def test_packages_as_pyvmomi_reads_them():
+    xml = _env("fetchSoftwarePackages", PKG + TOOLS)
+    fast = fastsoap.read_packages(xml.encode("utf-8"))
+    assert fast == ImageConfigMixin._package_records(_pyvmomi("FetchSoftwarePackages", xml))
+    base, tools = fast
+    assert base["summary"] == "ESXi & base" and base["description"] == ""
+    assert base["creationDate"] == "2023-09-21T00:00:00.123000+00:00"
+    assert base["depends"][1] == {"constraint": None, "name": "esx-xserver", "version": None}
+    assert base["capability"] == {"liveInstallAllowed": False, "liveRemoveAllowed": False, "statelessReady": True,
+                                  "overlay": None}
+    assert base["maintenanceModeRequired"] is True and base["payload"] == ["s", "sb"]
+    # a required string the answer leaves out is "" as in pyVmomi; an optional one None
+    assert tools["capability"] == {} and tools["summary"] == "" and tools["maintenanceModeRequired"] is None
+    assert tools["creationDate"] == "2023-09-21T12:00:00+02:00"
+
+
+def test_no_packages():
+    xml = _env("fetchSoftwarePackages", "")
+    assert fastsoap.read_packages(xml.encode()) == [] == \
+        ImageConfigMixin._package_records(_pyvmomi("FetchSoftwarePackages", xml))
+
+
+def test_small_answers_as_pyvmomi_reads_them():
+    prof = _env("HostImageConfigGetProfile", '<returnval xsi:type="HostImageProfileSummary"><name>ESXi-8.0U2-22380479-'
+                'standard</name><vendor>VMware, Inc.</vendor></returnval>')
+    obj = _pyvmomi("QueryHostImageProfile", prof)
+    assert fastsoap.read_profile(prof.encode()) == {"name": obj.name, "vendor": obj.vendor}
+    date = _env("installDate", '<returnval xsi:type="xsd:dateTime">2023-09-21T12:00:00Z</returnval>')
+    assert fastsoap.read_date(date.encode()) == iso(_pyvmomi("InstallDate", date)) == "2023-09-21T12:00:00+00:00"
+    acc = _env("HostImageConfigGetAcceptance", '<returnval xsi:type="xsd:string">partner</returnval>')
+    assert fastsoap.read_string(acc.encode()) == _pyvmomi("QueryHostAcceptanceLevel", acc) == "partner"
+
+
+@pytest.mark.parametrize("body", [
+    PKG.replace("<tag>core</tag>", "<newField>x</newField>"),                 # a field of a newer API
+    PKG.replace("<type>bootbank</type>", "<type>firmware</type>"),            # an enum value pyVmomi lacks
+    PKG.replace("<constraint>lessThan</constraint>", "<constraint>around</constraint>"),
+    PKG.replace("<maintenanceModeRequired>1<", "<maintenanceModeRequired>yes<"),
+    PKG.replace("2023-09-21T00:00:00.123Z", "yesterday"),
+    PKG.replace('xsi:type="SoftwarePackage"', 'xsi:type="SoftwarePackageExt"'),  # a subtype: pyVmomi's job
+    PKG.replace("<name>esx-base</name>", "<name>esx-base</name><name>twice</name>"),
+    PKG.replace("<summary>ESXi &amp; base</summary>", "<summary>a<b>b</b></summary>"),
+])
+def test_anything_unexpected_is_left_to_pyvmomi(body):
+    with pytest.raises(fastsoap.Unreadable):
+        fastsoap.read_packages(_env("fetchSoftwarePackages", body).encode())
+
+
+@pytest.mark.parametrize("xml", [
+    b"not xml at all",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>',                     # refused, never expanded
+    b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+    b'<soapenv:Fault><faultcode>ServerFaultCode</faultcode></soapenv:Fault></soapenv:Body></soapenv:Envelope>',
+])
+def test_not_an_answer_is_unreadable(xml):
+    with pytest.raises(fastsoap.Unreadable):
+        fastsoap.read_packages(xml)
+    with pytest.raises(fastsoap.Unreadable):
+        fastsoap.read_string(xml)
+
+
+def test_a_stub_that_is_not_soap_is_called_through_pyvmomi():
+    class Mo(object):
+        def FetchSoftwarePackages(self):
+            return ["answer"]
+    assert fastsoap.call(object(), Mo(), "FetchSoftwarePackages", fastsoap.read_packages, len) == 1
