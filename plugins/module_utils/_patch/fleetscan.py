@@ -9,8 +9,11 @@
 * every host's acceptance level, image profile, install date and installed packages concurrently over the one
   session (``client.scan_inventories``, a bounded pool of ``scan_workers`` threads);
 * incrementally: with ``scan_record_dir``, a host whose image profile, boot time and image install date are
-  those of its last scan reuses the inventory kept then (``record.read_inventory``), so only changed hosts are
+  those of its last scan reuses the inventory kept then (``record.InventoryReader``), so only changed hosts are
   asked for ``FetchSoftwarePackages``, the expensive call.
+
+Hosts with the same package records (hosts built from one image) share them: they are converted to VIB models,
+classified and kept on disk once per distinct list (``packages_key``, the digest of their canonical JSON).
 
 It then puts a ``PrefetchedClient`` in front of the run's client: the per-host code of the scan asks it as it
 asks the client, and gets the answers already read. A host whose prefetch failed is asked again, one call at a
@@ -19,8 +22,7 @@ time, through the real client: its failure (or success) is exactly that of the s
 
 from __future__ import annotations
 
-import json
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import record as _record
@@ -83,21 +85,42 @@ class PrefetchedClient(object):
             return self._client.software_vibs(host)
         # hosts built from one image have equal package lists: convert each distinct list once per scan (the
         # Vib models are read-only for the scan)
-        key = json.dumps(rec["packages"], sort_keys=True, separators=(",", ":"), default=str)
+        key = rec["packages_key"]
         vibs = self._vibs.get(key)
         if vibs is None:
             vibs = self._vibs[key] = self._client.vibs_of(rec["packages"])
         return list(vibs)
 
+    def inventory_key(self, host: Any) -> Optional[str]:
+        """The digest of the package records ``software_vibs`` answers for ``host`` (None when they come from the
+        real client): hosts with the same key have the same inventory, so the scan classifies it once."""
+        rec = self._inv.get(self._moid(host) or "")
+        return rec["packages_key"] if rec is not None else None
 
-def _reuse(client: Any, facts: Dict[str, Dict[str, Any]], folder: Optional[str]) -> Optional[Callable[..., Any]]:
-    if not folder:
+
+def _reuse(client: Any, facts: Dict[str, Dict[str, Any]], reader: Any) -> Optional[Callable[..., Any]]:
+    if reader is None:
         return None
 
     def reuse(host: Any, fingerprint: List[Any]) -> Optional[List[Dict[str, Any]]]:
         name = (facts.get(host.moid) or {}).get("name") or host.name
-        return _record.read_inventory(folder, _record.host_key(name, client.endpoint, client.is_vcenter), fingerprint)
+        return reader.read(_record.host_key(name, client.endpoint, client.is_vcenter), fingerprint)
     return reuse
+
+
+def _package_keys(inventories: Dict[str, Dict[str, Any]]) -> Dict[int, Tuple[bytes, str]]:
+    """``{id(package list): (canonical JSON, digest)}`` of each distinct list (equal answers share one list), and
+    ``packages_key`` (the digest) set in every host's record."""
+    out: Dict[int, Tuple[bytes, str]] = {}
+    for rec in inventories.values():
+        pk = rec.get("packages")
+        if "error" in rec or pk is None:
+            continue
+        if id(pk) not in out:
+            data = _record.packages_json(pk)
+            out[id(pk)] = (data, _record.packages_digest(data))
+        rec["packages_key"] = out[id(pk)][1]
+    return out
 
 
 def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
@@ -113,17 +136,24 @@ def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
         facts = client.hosts_facts(hosts)
     except FleetpatchError:
         return None     # the sequential path reads (and reports) each host on its own
+    reader = _record.InventoryReader(folder) if folder else None
     inventories = client.scan_inventories(hosts, facts=facts, workers=params.get("scan_workers"),
-                                          reuse=_reuse(client, facts, folder))
+                                          reuse=_reuse(client, facts, reader))
+    keys = _package_keys(inventories)
     if folder:
+        kept = set()        # package lists written (checked) in this scan
         for host in hosts:
             rec = inventories.get(host.moid) or {}
             if "error" in rec or rec.get("reused") or "packages" not in rec:
                 continue
             name = (facts.get(host.moid) or {}).get("name") or host.name
+            data, digest = keys[id(rec["packages"])]
             try:
+                if digest not in kept:
+                    _record.write_packages(folder, data)
+                    kept.add(digest)
                 _record.write_inventory(folder, _record.host_key(name, client.endpoint, client.is_vcenter),
-                                        rec["fingerprint"], rec["packages"])
+                                        rec["fingerprint"], rec["packages"], digest=digest)
             except FleetpatchError as e:
                 run.warn("host %s: %s (the next scan reads its inventory again)" % (name, e))
                 break

@@ -11,10 +11,11 @@ The record is the host's scan result (the same dict the scan module returns per 
 plus ``record_version``.
 
 Incremental scans keep, next to the records, each host's installed-software inventory as it was read
-(``<dir>/.inventory/<key>.json``: the package records with the API field names, and the host's fingerprint:
-image profile name, boot time and image install date). A later scan of a host whose fingerprint is unchanged
-reuses that inventory instead of fetching it again. The folder is hidden, so report builders that read every
-``<dir>/*.json`` record do not see it.
+(``<dir>/.inventory/<key>.json``: the host's fingerprint, image profile name, boot time and image install date,
+and the digest of its package records, kept once per distinct list in ``<dir>/.inventory/packages/<digest>.json``
+with the API field names). A later scan of a host whose fingerprint is unchanged reuses that inventory instead of
+fetching it again. The folder is hidden, so report builders that read every ``<dir>/*.json`` record do not see
+it.
 
 Concurrent writers (AWX slices, parallel tasks) are safe: folders are created race-free (``exist_ok``), every
 file is written to a temporary file and renamed into place (readers never see a partial file; the last
@@ -88,40 +89,117 @@ def read(directory: str, key: str) -> Optional[Dict[str, Any]]:
 
 
 # ---- cached inventories (incremental scan) --------------------------------------------------------------
-INVENTORY_VERSION = 1
+# Format 2: the package list of a host is kept once per distinct list, content-addressed
+# (``.inventory/packages/<sha256 of the file>.json``, canonical JSON), and each host's file holds its fingerprint
+# and that digest. Hosts built from one image share one package file, so a repeat scan of 1,000 hosts reads a few
+# package files, not 1,000 copies; a package file is checked against its name before use. Format 1 files (the
+# packages in each host's file) are misses: those hosts are read again and rewritten in format 2.
+INVENTORY_VERSION = 2
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 def inventory_path(directory: str, key: str) -> str:
     return os.path.join(os.path.abspath(os.path.expanduser(directory)), ".inventory", "%s.json" % key)
 
 
-def write_inventory(directory: str, key: str, fingerprint: List[Any], packages: List[Dict[str, Any]]) -> str:
-    """Keep ``packages`` (the host's package records) with the ``fingerprint`` they were read under."""
-    path = inventory_path(directory, key)
+def packages_path(directory: str, digest: str) -> str:
+    return os.path.join(os.path.abspath(os.path.expanduser(directory)), ".inventory", "packages", "%s.json" % digest)
+
+
+def packages_json(packages: List[Dict[str, Any]]) -> bytes:
+    """The canonical JSON of a package list (its digest names its file)."""
+    return json.dumps(packages, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def packages_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fingerprint(fingerprint: List[Any]) -> List[Any]:
+    return [x if isinstance(x, (str, int, float)) else str(x) for x in fingerprint]
+
+
+def write_packages(directory: str, data: bytes) -> str:
+    """Keep a package list (``packages_json``) under its digest; returns the digest. A file already there is kept
+    if it holds these very bytes (content-addressed), replaced otherwise (damaged or edited)."""
+    digest = packages_digest(data)
+    path = packages_path(directory, digest)
     try:
+        try:
+            with open(path, "rb") as fh:
+                if packages_digest(fh.read()) == digest:
+                    return digest
+        except OSError:
+            pass
         _makedirs(os.path.dirname(os.path.dirname(path)))
         _makedirs(os.path.dirname(path))
-        write_atomic(path, json.dumps({"version": INVENTORY_VERSION, "fingerprint": list(fingerprint),
-                                       "packages": packages}, sort_keys=True, default=str), mode=0o600)
+        write_atomic(path, data, mode=0o600)
+    except OSError as e:
+        raise InputError("cannot write the cached inventory: %s" % (e.strerror or e), source=path)
+    return digest
+
+
+def write_inventory(directory: str, key: str, fingerprint: List[Any], packages: List[Dict[str, Any]],
+                    digest: Optional[str] = None) -> str:
+    """Keep ``packages`` (the host's package records) with the ``fingerprint`` they were read under. ``digest``:
+    the caller kept the list with ``write_packages`` already (once for many hosts). Returns the host's file."""
+    path = inventory_path(directory, key)
+    try:
+        if digest is None:
+            digest = write_packages(directory, packages_json(packages))
+        _makedirs(os.path.dirname(os.path.dirname(path)))
+        _makedirs(os.path.dirname(path))
+        write_atomic(path, json.dumps({"version": INVENTORY_VERSION, "fingerprint": _fingerprint(fingerprint),
+                                       "packages": digest}, sort_keys=True), mode=0o600)
     except (OSError, TypeError, ValueError) as e:
         raise InputError("cannot write the cached inventory: %s" % (getattr(e, "strerror", None) or e), source=path)
     return path
 
 
+class InventoryReader(object):
+    """``read_inventory`` for the hosts of one scan: each package file is read (and checked) once, and hosts with
+    the same packages get the same list object (read-only)."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._packages: Dict[str, Optional[List[Dict[str, Any]]]] = {}
+
+    def packages(self, digest: str) -> Optional[List[Dict[str, Any]]]:
+        """The package list kept under ``digest``; None when it is missing, damaged or not what its name says."""
+        if digest in self._packages:
+            return self._packages[digest]
+        out = None
+        if _DIGEST.match(digest):
+            try:
+                with open(packages_path(self.directory, digest), "rb") as fh:
+                    data = fh.read()
+                if packages_digest(data) == digest:
+                    doc = json.loads(data.decode("utf-8"))
+                    if isinstance(doc, list) and all(isinstance(p, dict) for p in doc):
+                        out = doc
+            except (OSError, ValueError):
+                out = None
+        self._packages[digest] = out
+        return out
+
+    def read(self, key: str, fingerprint: List[Any]) -> Optional[List[Dict[str, Any]]]:
+        """The cached package records of ``key`` if they were read under the same ``fingerprint`` (else None). A
+        fingerprint with an unknown part (None) never matches; a damaged or foreign file is a miss, not an
+        error: the inventory is then read from the host again."""
+        if not fingerprint or any(x is None for x in fingerprint):
+            return None
+        try:
+            with open(inventory_path(self.directory, key)) as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("version") != INVENTORY_VERSION \
+                or data.get("fingerprint") != _fingerprint(fingerprint) \
+                or not isinstance(data.get("packages"), str):
+            return None
+        return self.packages(data["packages"])
+
+
 def read_inventory(directory: str, key: str, fingerprint: List[Any]) -> Optional[List[Dict[str, Any]]]:
-    """The cached package records of ``key`` if they were read under the same ``fingerprint`` (else None). A
-    fingerprint with an unknown part (None) never matches; a damaged or foreign file is a miss, not an error:
-    the inventory is then read from the host again."""
-    if not fingerprint or any(x is None for x in fingerprint):
-        return None
-    try:
-        with open(inventory_path(directory, key)) as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("version") != INVENTORY_VERSION \
-            or data.get("fingerprint") != [x if isinstance(x, (str, int, float)) else str(x) for x in fingerprint] \
-            or not isinstance(data.get("packages"), list) \
-            or not all(isinstance(p, dict) for p in data["packages"]):
-        return None
-    return data["packages"]
+    """``InventoryReader(directory).read(key, fingerprint)`` (one host)."""
+    return InventoryReader(directory).read(key, fingerprint)

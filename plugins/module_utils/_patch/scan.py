@@ -90,6 +90,7 @@ class RunContext(object):
         self._warned: Set[str] = set()
         self._selection: Optional[Tuple[List[str], List[str]]] = None
         self.firewall_owner: Dict[str, Callable[[], None]] = {}
+        self._classified: Dict[Tuple[Any, ...], Tuple[Dict[str, Any], str]] = {}
         if params.get("method") == "esxcli" and params.get("stage_only"):
             raise InputError("stage_only needs method patch_manager (esxcli has no staging)")
         self.depot = depot if depot is not None else load_depot(params)
@@ -202,9 +203,9 @@ class RunContext(object):
                 self.warn("host %s: %s" % (host.name, fallback))
         used = "controller" if inventory is not None else "host"
         metadata_urls: List[str] = []
+        inventory_digest = None
         if used == "controller":
-            groups = _scan.classify(self.depot, inventory, info.get("product_line"), info.get("version"),
-                                    info.get("acceptance_level"))
+            groups, inventory_digest = self._classify(host, inventory, info)
         else:
             groups, metadata_urls = self._host_engine(host, info)
             if inventory is None and fallback is None:
@@ -223,11 +224,12 @@ class RunContext(object):
             "connection_state": info.get("connection_state"),
             "engine": used, "engine_fallback": fallback, "metadata_urls": metadata_urls,
             "scanned_at": now_iso(), "depot_digest": self.depot.digest,
-            "inventory_digest": _scan.inventory_digest(inventory) if inventory is not None else None,
+            "inventory_digest": inventory_digest or (_scan.inventory_digest(inventory) if inventory is not None
+                                                     else None),
             "vib_count": len(inventory) if inventory is not None else None,
         }
         for g in _scan.GROUPS:
-            entry[g] = groups[g]
+            entry[g] = list(groups[g])
         entry["counts"] = {g: len(groups[g]) for g in _scan.GROUPS}
         relevant = {e["id"] for g in ("missing", "installed", "superseded") for e in groups[g]}
         entry["selected"] = [b for b in selected if b in relevant]
@@ -238,6 +240,21 @@ class RunContext(object):
                 entry["compliant"] = False
         entry["scan_record"] = None
         return entry, inventory
+
+    def _classify(self, host: Any, inventory: Any, info: Dict[str, Any]) -> Tuple[Dict[str, Any], str]:
+        """``(classify groups, inventory_digest)`` of a host's inventory. On the fleet path (a client with
+        ``inventory_key``, fleetscan.py) hosts with the same package records, product line, version and acceptance
+        level are classified once per run and share the (read-only) groups."""
+        key_of = getattr(self.client, "inventory_key", None)
+        key = key_of(host) if key_of is not None else None
+        args = (info.get("product_line"), info.get("version"), info.get("acceptance_level"))
+        if key is None:
+            return _scan.classify(self.depot, inventory, *args), _scan.inventory_digest(inventory)
+        hit = self._classified.get((key,) + args)
+        if hit is None:
+            hit = self._classified[(key,) + args] = (_scan.classify(self.depot, inventory, *args),
+                                                     _scan.inventory_digest(inventory))
+        return hit
 
     def profile_compliance(self, inventory: Optional[List[Any]], info: Dict[str, Any], name: str) -> Dict[str, Any]:
         prof = self.depot.profiles.get(name)

@@ -37,7 +37,8 @@ def env():
     topo = {"datacenters": [{"name": "DC1", "clusters": [{"name": "C1", "hosts": [
         {"name": "esx%02d" % i, "image": IMAGES[i % len(IMAGES)]} for i in range(HOSTS)]}]}]}
     srv = DepotServer().start()
-    sim = Simulator(mode="vc", topology=topo)
+    sim = Simulator(mode="vc", topology=topo, reboot_down=0.3)
+    sim.depot_server = srv
     old = os.environ.get("REQUESTS_CA_BUNDLE")
     try:
         url = srv.make_depot("all", REAL_BUNDLES)
@@ -96,9 +97,13 @@ def test_incremental_scan_reuses_only_unchanged_hosts(env, tmp_path, monkeypatch
     for h in first["hosts"]:      # the scan records are there as before (deploy's scan: record reads them)
         rec = _record.read(folder, _record.host_key(h["name"]))
         assert rec is not None and rec["inventory_digest"] == h["inventory_digest"]
-    kept = sorted(os.listdir(os.path.join(folder, ".inventory")))
+    kept = sorted(f for f in os.listdir(os.path.join(folder, ".inventory")) if f.endswith(".json"))
     assert len(kept) == HOSTS
     assert oct(os.stat(os.path.join(folder, ".inventory")).st_mode & 0o777) == "0o700"
+    # the package lists are kept once per distinct list (three images), named by their digest
+    packages = sorted(os.listdir(os.path.join(folder, ".inventory", "packages")))
+    assert len(packages) == len(IMAGES)
+    assert oct(os.stat(os.path.join(folder, ".inventory", "packages", packages[0])).st_mode & 0o777) == "0o600"
     _stats(sim, reset=True)
     second = run_scan(p, depot=depot)
     assert len(installed[-1].reused) == HOSTS
@@ -121,6 +126,66 @@ def test_incremental_scan_reuses_only_unchanged_hosts(env, tmp_path, monkeypatch
         f.write("{not json")
     fourth = run_scan(p, depot=depot)
     assert len(installed[-1].reused) == HOSTS - 1 and _strip(fourth) == _strip(first)
+    # a package file that is not what its name says (edited, truncated) is a miss for every host that uses it
+    victim = os.path.join(folder, ".inventory", "packages", packages[0])
+    with open(victim, "rb") as f:
+        data = f.read()
+    with open(victim, "wb") as f:
+        f.write(data.replace(b'"vmware_certified"', b'"community"', 1))
+    fifth = run_scan(p, depot=depot)
+    assert HOSTS - 4 <= len(installed[-1].reused) < HOSTS - 1 and _strip(fifth) == _strip(first)
+    # ... and is written again by that scan, so the next one reuses every host
+    sixth = run_scan(p, depot=depot)
+    assert len(installed[-1].reused) == HOSTS and _strip(sixth) == _strip(first)
+
+
+def test_repeat_scan_sees_a_host_that_changed(env, tmp_path, monkeypatch):
+    """A host really changed between two scans (acceptance level lowered, a VIB installed, rebooted): the
+    incremental scan reads it again and reports the change; the hosts that did not change are reused; and the
+    result is the one-host-at-a-time path's, which reads everything afresh."""
+    sim, url, depot = env
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
+    from tests.simulator.fixtures import real_fixture
+    from tests.simulator.util import FLING_80U2, VIB_80U2
+    folder = str(tmp_path / "records")
+    p = params(sim, [url], cluster_name="C1", engine="controller", scan_record_dir=folder)
+    installed = []
+    real = _fleetscan.prefetch
+
+    def spy(run, hosts):
+        installed.append(real(run, hosts))
+        return installed[-1]
+    monkeypatch.setattr(_fleetscan, "prefetch", spy)
+    first = {h["name"]: h for h in run_scan(p, depot=depot)["hosts"]}
+    name = "esx%02d" % IMAGES.index("esxi-8.0u2.json")
+    fling = sim.depot_server.add_bundle(real_fixture(*FLING_80U2))
+    c = VSphereClient.from_params(p)
+    try:
+        h = c.host(name)
+        c.acceptance_set(h, "community")
+        with c.ruleset_open(h):
+            c.esxcli.vib_install(h, depot=[fling], maintenancemode=True)
+        c.enter_maintenance_mode(h)
+        h, _info = c.reboot(h, timeout=120)
+        c.exit_maintenance_mode(h)
+    finally:
+        c.close()
+    res = run_scan(p, depot=depot)
+    second = {h["name"]: h for h in res["hosts"]}
+    assert installed[-1].reused == sorted(h["moid"] for n, h in second.items() if n != name)
+    before, after = first[name], second[name]
+    assert (before["acceptance_level"], after["acceptance_level"]) == ("partner", "community")
+    assert after["vib_count"] == before["vib_count"] + 1 and after["inventory_digest"] != before["inventory_digest"]
+    assert FLING_80U2[-1].startswith("ESXi80U2-VMKUSB")
+    fling_bulletins = [e["id"] for e in before["missing"] if any(v == VIB_80U2 for v in e["vib_ids"])]
+    assert fling_bulletins and all(b in [e["id"] for e in after["installed"]] for b in fling_bulletins)
+    for n in second:
+        if n != name:
+            assert {k: v for k, v in second[n].items() if k not in VOLATILE} == \
+                {k: v for k, v in first[n].items() if k not in VOLATILE}
+    monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 10 ** 6)          # the one-host-at-a-time path, no records
+    seq = run_scan(dict(p, scan_record_dir=None), depot=depot)
+    assert _strip(res) == _strip(seq)
 
 
 def test_record_fingerprint_with_unknown_parts_never_matches(tmp_path):
@@ -129,6 +194,15 @@ def test_record_fingerprint_with_unknown_parts_never_matches(tmp_path):
     _record.write_inventory(str(tmp_path), "h", ["a", "b", "c"], [{"name": "x"}])
     assert _record.read_inventory(str(tmp_path), "h", ["a", "b", "c"]) == [{"name": "x"}]
     assert _record.read_inventory(str(tmp_path), "h", ["a", "b", "d"]) is None
+    # hosts with equal package lists share one package file, and one reader hands them one list
+    _record.write_inventory(str(tmp_path), "g", ["a", "b", "c"], [{"name": "x"}])
+    assert len(os.listdir(str(tmp_path / ".inventory" / "packages"))) == 1
+    reader = _record.InventoryReader(str(tmp_path))
+    assert reader.read("g", ["a", "b", "c"]) is reader.read("h", ["a", "b", "c"])
+    # a host file of the first format (packages inside) is a miss, not an error
+    with open(_record.inventory_path(str(tmp_path), "old"), "w") as f:
+        json.dump({"version": 1, "fingerprint": ["a", "b", "c"], "packages": [{"name": "x"}]}, f)
+    assert _record.read_inventory(str(tmp_path), "old", ["a", "b", "c"]) is None
 
 
 def test_latency_switch_delays_every_soap_call(env):
