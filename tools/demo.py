@@ -8,14 +8,15 @@
    lack) and one standalone ESXi 6.7 host reached directly. Plus a stand-in for Broadcom's online depot: an
    HTTP server on 127.0.0.1 that serves a SYNTHETIC ESXi 8.0.3 update behind a download-token URL.
 2. Writes an inventory and a variables file (``.cache/demo/``), like a user would.
-3. Runs ``playbooks/scan.yml``: builds a local depot from the real fixture bundles plus a mirror of the online
-   depot (the token stays out of every output), scans every host, writes the compliance report.
-4. Runs ``playbooks/remediate.yml``: serves the depot, patches one host at a time, stops serving.
-5. Runs ``playbooks/scan.yml`` again, prints the compliance summary and the path of the HTML report.
-6. The image-managed cluster ``Edge`` (vSphere Lifecycle Manager, 2 x ESXi 8.0 U2): serves the ESXi 8.0 U3 offline
-   bundle with ``depot_serve``, has vCenter pull it (``esxi_vlcm_depot``), scans the cluster's image compliance
-   (``esxi_cluster_image_info``, explained by the depot's bulletins), sets its image to the 8.0 U3 base image
-   (``esxi_cluster_image``), remediates it (``esxi_cluster_remediate``: check, then apply) and reports per host.
+3. The image-managed cluster ``Edge`` (vSphere Lifecycle Manager, 2 x ESXi 8.0 U2) gets its desired image first:
+   serves the ESXi 8.0 U3 offline bundle with ``depot_serve``, has vCenter pull it (``esxi_vlcm_depot``), reads the
+   cluster's image (``esxi_cluster_image_info``) and sets the 8.0 U3 base image (``esxi_cluster_image``).
+4. Runs ``playbooks/scan.yml``: builds a local depot from the real fixture bundles plus a mirror of the online
+   depot (the token stays out of every output), scans every host, writes ONE compliance report over both kinds
+   of cluster (Edge's hosts judged by their vLCM compliance, explained by the depot's bulletins).
+5. Runs ``playbooks/remediate.yml`` ONCE over every host: serves the depot, patches the baseline hosts one at a
+   time with bulletins and remediates each Edge host through vLCM (check, then apply), stops serving.
+6. Runs ``playbooks/scan.yml`` again, prints the compliance summary (both kinds) and the path of the HTML report.
 7. Stops everything (also on failure or Ctrl-C). Exit status 0 when the fleet ends up compliant.
 
 Ansible output goes to ``.cache/demo/logs/``. Usage: ``.venv/bin/python tools/demo.py [--keep]``.
@@ -142,6 +143,7 @@ class Demo(object):
             "children": {
                 "prod": {"hosts": {"esxi-0%d.sim.local" % i: None for i in (1, 2, 3)}},
                 "legacy": {"hosts": {"esxi-1%d.sim.local" % i: None for i in (1, 2, 3)}},
+                "edge": {"hosts": {"esxi-3%d.sim.local" % i: None for i in (1, 2)}},      # image-managed (vLCM)
                 "standalone": {"hosts": {"esxi-20.sim.local": {
                     "vmware_hostname": self.esx.host, "vmware_port": self.esx.port,
                     "vmware_username": self.esx.user, "vmware_password": self.esx.password}}},
@@ -163,6 +165,7 @@ class Demo(object):
             "scan_fail_mode": "none",
             "remediate_serial": 1,
             "patch_remediate_reboot_timeout": 120,
+            "patch_remediate_accept_eula": True,        # vLCM hosts (Edge): the image's EULA
             "patch_remediate_summary_file": os.path.join(WORK, "reports", "rollout.json"),
         }
         self.vars_file = os.path.join(WORK, "vars.yml")
@@ -231,9 +234,14 @@ class Demo(object):
         s = report["summary"]
         say("%s: %d of %d hosts compliant (%s%%)" % (title, s["compliant"], s["hosts"], s["compliance_percent"]))
         print("        %-20s %-9s %-7s %-10s %-14s %s" % ("host", "cluster", "version", "build", "status",
-                                                       "missing (by severity)"))
+                                                       "missing (by severity) / vLCM compliance"))
         for h in report["hosts"]:
             sev = ", ".join("%d %s" % (len(v), k) for k, v in h["missing_by_severity"].items()) or "-"
+            if h.get("image_managed"):
+                v = h.get("vlcm") or {}
+                sev = "vLCM %s, base image %s -> %s" % (v.get("status", "unknown"),
+                                                        (v.get("base_image") or {}).get("current"),
+                                                        (v.get("base_image") or {}).get("target"))
             print("        %-20s %-9s %-7s %-10s %-14s %s" % (h["name"], h["cluster"] or "-", h["version"] or "?",
                                                              h["build"] or "?", h["status"], sev))
         for h in report["hosts"]:
@@ -246,6 +254,8 @@ class Demo(object):
     def run(self):
         self.start()
         self.pre_patch()
+        if not self.edge_image():
+            raise RuntimeError("Edge's hosts do not lack the new image (see the log)")
 
         rc, _ = self.playbook("scan.yml", "scan-before", ["-e", "patch_scan_report_basename=compliance-before"])
         if rc != 0:
@@ -258,7 +268,7 @@ class Demo(object):
             with open(os.path.join(WORK, "reports", "rollout.json")) as f:
                 rollout = json.load(f)
             for h in rollout["hosts"]:
-                print("        %-20s %-12s %s" % (h["name"], h["status"], h["msg"]))
+                print("        %-20s %-12s %-8s %s" % (h["name"], h["status"], h.get("method", "-"), h["msg"]))
         except (OSError, ValueError, KeyError):
             pass
         if rc != 0:
@@ -273,9 +283,10 @@ class Demo(object):
         say("HTML report: %s (before: compliance-before.html; JUnit: compliance-junit.xml; JSON: compliance.json)"
             % os.path.relpath(html, ROOT))
 
-        edge_ok = self.image_managed_cluster()
         self.check_secrets()
-        ok = after["summary"]["compliant"] == after["summary"]["hosts"] and after["summary"]["hosts"] == 7
+        edge = [h for h in after["hosts"] if h["cluster"] == "Edge"]
+        edge_ok = len(edge) == 2 and all(h["image_managed"] and h["vlcm"]["status"] == "compliant" for h in edge)
+        ok = after["summary"]["compliant"] == after["summary"]["hosts"] and after["summary"]["hosts"] == 9
         return 0 if ok and edge_ok else 1
 
     # ---- the image-managed cluster (vLCM) ------------------------------------------------------------------
@@ -298,24 +309,21 @@ class Demo(object):
             {"name": "Scan: what the hosts lack now, explained by the depot's bulletins", "register": "selected",
              "fleetpatch.esxi.esxi_cluster_image_info": {"cluster": "Edge", "depot": ["{{ served.url }}"
                                                                                      "ESXi-8.0U3-24022510-depot.zip"]}},
-            {"name": "Check, then apply", "register": "remediation",
-             "fleetpatch.esxi.esxi_cluster_remediate": {"cluster": "Edge", "accept_eula": True}},
-            {"name": "Report: compliance of Edge after", "register": "after",
-             "fleetpatch.esxi.esxi_cluster_image_info": {"cluster": "Edge"}},
             {"name": "Stop serving", "fleetpatch.esxi.depot_serve": dict(serve, state="stopped")},
             {"name": "Write the results", "delegate_to": "localhost", "ansible.builtin.copy": {
                 "dest": out_file, "mode": "0600",
-                "content": "{{ {'depot': depot, 'before': before, 'image': image, 'selected': selected,"
-                           " 'remediation': remediation, 'after': after} | to_json }}"}},
+                "content": "{{ {'depot': depot, 'before': before, 'image': image, 'selected': selected}"
+                           " | to_json }}"}},
         ]
         return [{"name": "Image-managed cluster Edge (vSphere Lifecycle Manager)", "hosts": "localhost",
                  "gather_facts": False,
                  "module_defaults": {"fleetpatch.esxi.%s" % m: conn for m in (
-                     "esxi_vlcm_depot", "esxi_cluster_image_info", "esxi_cluster_image", "esxi_cluster_remediate")},
+                     "esxi_vlcm_depot", "esxi_cluster_image_info", "esxi_cluster_image")},
                  "tasks": tasks}]
 
-    def image_managed_cluster(self):
-        """Edge: feed vLCM from our depot server, scan, set the image, remediate, report. True when compliant."""
+    def edge_image(self):
+        """Edge: feed vLCM from our depot server and set the cluster's desired image (8.0 U3). Its hosts are then
+        remediated by the one remediate.yml run, with the baseline hosts."""
         import zipfile
         bundles = os.path.join(WORK, "vlcm-bundles")
         os.makedirs(bundles, exist_ok=True)
@@ -324,6 +332,7 @@ class Demo(object):
             for d, _dirs, files in os.walk(src):
                 for n in files:
                     z.write(os.path.join(d, n), os.path.relpath(os.path.join(d, n), src))
+        os.makedirs(os.path.join(WORK, "reports"), exist_ok=True)
         out = os.path.join(WORK, "reports", "vlcm-edge.json")
         path = os.path.join(WORK, "vlcm.yml")
         write(path, json.dumps(self.vlcm_play(bundles, out), indent=1))
@@ -347,13 +356,7 @@ class Demo(object):
             res["image"]["commit"]))
         self.print_edge(res["selected"]["compliance"], "Edge (image-managed) with the new image: %s, impact %s"
                         % (res["selected"]["compliance"]["status"], res["selected"]["compliance"]["impact"]))
-        rem = res["remediation"]
-        say("Edge remediation: check %s, then apply: %s" % (
-            rem["check"]["status"] if rem.get("check") else "-",
-            ", ".join("%s %s" % (h["name"], h["status"]) for h in rem["hosts"]) or "nothing to do"))
-        self.print_edge(res["after"]["compliance"],
-                        "Edge (image-managed) after: %s" % res["after"]["compliance"]["status"])
-        return res["after"]["compliance"]["status"] == "compliant"
+        return res["selected"]["compliance"]["status"] == "non_compliant"
 
     @staticmethod
     def print_edge(compliance, title):
