@@ -10,9 +10,16 @@ a dict for bench/run.py.
 * ``scan_<N>_s``: playbooks/scan.yml with an existing depot (the real 8.0U2 fling bundle), report written;
   ``scan_<N>_over_floor``; ``scan_<N>_logins``: vCenter logins the run made, counted by the simulator
   (sim/latency.go), and ``forks``;
-* ``remediate_<N>_serial_<S>_s_per_host``: playbooks/remediate.yml (install the fling, reboot) by ``serial``.
-Sizes: ``FLEETPATCH_BENCH_PLAY_HOSTS`` (default 50,200), ``FLEETPATCH_BENCH_REMEDIATE`` (default 10 hosts, serial
-1 and 5; 0 to skip). Wall clock, one run each; ``forks`` from ``FLEETPATCH_BENCH_FORKS`` (default 5, Ansible's).
+* ``remediate_<N>_serial_<S>_s_per_host``: playbooks/remediate.yml (install the fling, reboot) by ``serial``;
+  ``remediate_<N>_serial_<S>_logins``: vCenter (SOAP) logins of the play;
+* ``remediate_<N>_serial_<S>_cache_*``: the same with the controller-side session cache on
+  (``FLEETPATCH_SESSION_CACHE=1``, a fresh cache directory): ``_logins`` and ``_logins_per_host`` of the play,
+  ``_logouts`` in the play (0: runs keep the session) and ``_logouts_at_end`` made by
+  ``fleetpatch.esxi.vmware_session`` run after it (ansible-playbook).
+Sizes: ``FLEETPATCH_BENCH_PLAY_HOSTS`` (default 50,200; empty to run the remediation only),
+``FLEETPATCH_BENCH_REMEDIATE`` (default 10 hosts, serial 1 and 5; 0 to skip), ``FLEETPATCH_BENCH_REMEDIATE_CACHE``
+(default ``off,on``). Wall clock, one run each; ``forks`` from ``FLEETPATCH_BENCH_FORKS`` (default 5, Ansible's).
+The figures of a part not run this time are kept from ``bench/results.json``.
 """
 
 from __future__ import annotations
@@ -77,20 +84,66 @@ def _play(sim, env, inventory, playbook, *extra):
     return dt, sim._control("GET", "/_sim/stats")
 
 
+LOGOUT = """
+- name: Log out of vCenter
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: End the cached vCenter sessions
+      fleetpatch.esxi.vmware_session:
+        hostname: "{{ vmware_hostname }}"
+        port: "{{ vmware_port }}"
+        username: "{{ vmware_username }}"
+        password: "{{ vmware_password }}"
+        ca_path: "{{ vmware_ca_path }}"
+        session_cache_dir: "{{ session_dir }}"
+        state: absent
+"""
+
+
+def _logout(sim, env, tmp, session_dir):
+    """Run fleetpatch.esxi.vmware_session (as the playbooks will at their end); returns the SOAP logouts it made."""
+    path = os.path.join(tmp, "logout.yml")
+    with open(path, "w") as f:
+        f.write(LOGOUT)
+    variables = os.path.join(tmp, "logout-vars.json")
+    with open(variables, "w") as f:
+        json.dump({"vmware_hostname": sim.host, "vmware_port": sim.port, "vmware_username": sim.user,
+                   "vmware_password": sim.password, "vmware_ca_path": sim.ca_file, "session_dir": session_dir,
+                   "ansible_python_interpreter": sys.executable}, f)
+    before = sim._control("GET", "/_sim/stats")["logouts"]
+    proc = subprocess.run([PLAYBOOK, "-i", "localhost,", "-c", "local", path, "-e", "@" + variables], cwd=ROOT,
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError("logout failed (%d):\n%s" % (proc.returncode, proc.stdout.decode()[-4000:]))
+    return sim._control("GET", "/_sim/stats")["logouts"] - before
+
+
+def _previous():
+    try:
+        with open(os.path.join(HERE, "results.json")) as f:
+            return dict(json.load(f).get("playbooks") or {})
+    except (OSError, ValueError):
+        return {}
+
+
 def run():
     from tests.simulator.harness import Simulator
     sizes = [int(x) for x in os.environ.get("FLEETPATCH_BENCH_PLAY_HOSTS", "50,200").split(",") if x.strip()]
     n_rem = int(os.environ.get("FLEETPATCH_BENCH_REMEDIATE", "10"))
     forks = int(os.environ.get("FLEETPATCH_BENCH_FORKS", "5"))
-    n_max = max(sizes + [n_rem])
+    cache_modes = [m.strip() == "on" for m in os.environ.get("FLEETPATCH_BENCH_REMEDIATE_CACHE", "off,on").split(",")
+                   if m.strip()]
+    n_max = max(sizes + [n_rem * 2 * len(cache_modes)])   # every remediation run starts from unpatched hosts
     names = ["esx%04d.sim.local" % i for i in range(n_max)]
     topology = {"datacenters": [{"name": "DC1", "clusters": [
         {"name": "C%02d" % (c // 50), "hosts": [{"name": h, "image": "esxi-8.0u2.json"} for h in names[c:c + 50]]}
         for c in range(0, n_max, 50)]}]}
     tmp = tempfile.mkdtemp(prefix="fleetpatch-bench-play-")
     sim = Simulator(mode="vc", topology=topology, reboot_down=0.5).start(timeout=600)
-    out = {"forks": forks, "timing": "wall clock seconds, one run each",
-           "targets": {"scan_over_floor_max": 1.5, "logins_per_fork_max": 1}}
+    out = _previous()
+    out.update({"forks": forks, "timing": "wall clock seconds, one run each",
+                "targets": {"scan_over_floor_max": 1.5, "logins_per_fork_max": 1}})
     try:
         env = _env(tmp, sim, forks)
         floor = os.path.join(tmp, "floor.yml")
@@ -110,26 +163,41 @@ def run():
             out["scan_%d_logins" % n] = stats["logins"]
             out["scan_%d_soap_calls" % n] = stats["soap_calls"]
         if n_rem:
-            inv = _inventory(tmp, sim, names[:n_rem])
-            rvars = os.path.join(tmp, "rvars.json")
-            for serial in (1, 5):
-                with open(rvars, "w") as f:
-                    json.dump({"depot_sources": [FLING_ZIP], "depot_path": os.path.join(tmp, "depot-%d" % serial),
-                               "depot_port": 0, "depot_state_dir": os.path.join(tmp, "depot-server"),
-                               "remediate_serial": serial, "patch_remediate_reboot_timeout": 120,
-                               "patch_remediate_summary_file": os.path.join(tmp, "rollout.json")}, f)
-                sim._control("POST", "/_sim/clear", {"host": ""})
-                dt, stats = _play(sim, env, inv, os.path.join(ROOT, "playbooks", "remediate.yml"), "-e", "@" + rvars)
-                out["remediate_%d_serial_%d_s" % (n_rem, serial)] = round(dt, 2)
-                out["remediate_%d_serial_%d_s_per_host" % (n_rem, serial)] = round(dt / n_rem, 2)
-                out["remediate_%d_serial_%d_logins" % (n_rem, serial)] = stats["logins"]
-                # the next serial setting starts from unpatched hosts again: a fresh fleet
-                names = names[n_rem:] + names[:n_rem]
-                inv = _inventory(tmp, sim, names[:n_rem])
+            _remediate(sim, env, tmp, names, n_rem, cache_modes, out)
     finally:
         sim.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return {"playbooks": out}
+
+
+def _remediate(sim, env, tmp, names, n_rem, cache_modes, out):
+    """playbooks/remediate.yml over ``n_rem`` unpatched hosts by serial, with the session cache off and on."""
+    rvars = os.path.join(tmp, "rvars.json")
+    start = 0
+    for serial in (1, 5):
+        for cached in cache_modes:
+            hosts = names[start:start + n_rem]      # a fresh, unpatched set of hosts for every run
+            start += n_rem
+            inv = _inventory(tmp, sim, hosts)
+            tag = "remediate_%d_serial_%d%s" % (n_rem, serial, "_cache" if cached else "")
+            with open(rvars, "w") as f:
+                json.dump({"depot_sources": [FLING_ZIP], "depot_path": os.path.join(tmp, "depot-%s" % tag),
+                           "depot_port": 0, "depot_state_dir": os.path.join(tmp, "depot-server"),
+                           "remediate_serial": serial, "patch_remediate_reboot_timeout": 120,
+                           "patch_remediate_summary_file": os.path.join(tmp, "rollout.json")}, f)
+            run_env = dict(env)
+            session_dir = os.path.join(tmp, "sessions-%s" % tag)
+            if cached:
+                run_env.update(FLEETPATCH_SESSION_CACHE="1", FLEETPATCH_SESSION_CACHE_DIR=session_dir)
+            sim._control("POST", "/_sim/clear", {"host": ""})
+            dt, stats = _play(sim, run_env, inv, os.path.join(ROOT, "playbooks", "remediate.yml"), "-e", "@" + rvars)
+            out[tag + "_s"] = round(dt, 2)
+            out[tag + "_s_per_host"] = round(dt / n_rem, 2)
+            out[tag + "_logins"] = stats["logins"]
+            out[tag + "_logins_per_host"] = round(stats["logins"] / float(n_rem), 2)
+            if cached:
+                out[tag + "_logouts"] = stats["logouts"]
+                out[tag + "_logouts_at_end"] = _logout(sim, env, tmp, session_dir)
 
 
 if __name__ == "__main__":
