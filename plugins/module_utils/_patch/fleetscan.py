@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE: the fleet-scale read path of a scan (issue 14). Breaking changes at any time.
 
-``prefetch(run, hosts)`` reads, before the per-host loop of ``run_scan``:
+``prefetch(run, hosts)`` reads, before and while the per-host loop of ``run_scan`` runs:
 
-* the facts of every host in ONE property-collector call (``client.hosts_facts``);
+* the facts of every host in ONE property-collector call (``client.hosts_facts``), before the loop;
 * every host's acceptance level, image profile, install date and installed packages concurrently over the one
-  session (``client.scan_inventories``, a bounded pool of ``scan_workers`` threads);
+  session (``client.iter_inventories``, a bounded pool of ``scan_workers`` threads), streamed in host order:
+  the loop classifies the first hosts while the pool reads the others;
 * incrementally: with ``scan_record_dir``, a host whose image profile, boot time and image install date are
   those of its last scan reuses the inventory kept then (``record.InventoryReader``), so only changed hosts are
   asked for ``FetchSoftwarePackages``, the expensive call.
@@ -15,8 +16,8 @@
 Hosts with the same package records (hosts built from one image) share them: they are converted to VIB models,
 classified and kept on disk once per distinct list (``packages_key``, the digest of their canonical JSON).
 
-It then puts a ``PrefetchedClient`` in front of the run's client: the per-host code of the scan asks it as it
-asks the client, and gets the answers already read. A host whose prefetch failed is asked again, one call at a
+It puts a ``PrefetchedClient`` in front of the run's client: the per-host code of the scan asks it as it asks
+the client, and gets the answers read in bulk. A host whose prefetch failed is asked again, one call at a
 time, through the real client: its failure (or success) is exactly that of the sequential path.
 """
 
@@ -32,16 +33,72 @@ MIN_HOSTS = 2     # one host gains nothing from the pool
 
 class PrefetchedClient(object):
     """The run's client, answering ``host_facts``/``acceptance_get``/``image_profile``/``software_vibs`` from what
-    ``prefetch`` read; everything else (and every host whose prefetch failed) goes to the real client."""
+    ``prefetch`` read; everything else (and every host whose prefetch failed) goes to the real client.
 
-    def __init__(self, client: Any, facts: Dict[str, Dict[str, Any]], inventories: Dict[str, Dict[str, Any]]) -> None:
+    The inventories arrive as a stream (``iter_inventories``, in the order of the scan's hosts): a question about
+    a host not read yet waits for it, so the scan works on the first hosts while the pool reads the others.
+    ``keep(moid, record, data, digest)`` is called once per host as its record arrives (the incremental cache)."""
+
+    def __init__(self, client: Any, facts: Dict[str, Dict[str, Any]], inventories: Any,
+                 keep: Optional[Callable[..., None]] = None) -> None:
         self._client = client
         self._facts = facts
-        self._inv = {m: r for m, r in inventories.items() if "error" not in r}
-        self.prefetch_failed = sorted(m for m, r in inventories.items() if "error" in r)
-        self.reused = sorted(m for m, r in self._inv.items() if r.get("reused"))
+        self._pending: Any = iter(inventories.items() if isinstance(inventories, dict) else inventories)
+        self._keep = keep
+        self._all: Dict[str, Dict[str, Any]] = {}
+        self._keys: Dict[int, Tuple[bytes, str]] = {}
         self._cluster_reads: Dict[Any, Any] = {}
         self._vibs: Dict[str, List[Any]] = {}
+
+    def _accept(self, moid: str, rec: Dict[str, Any]) -> None:
+        pk = rec.get("packages")
+        if "error" not in rec and pk is not None:
+            key = self._keys.get(id(pk))
+            if key is None:     # equal answers share one list: its canonical JSON and digest once
+                data = _record.packages_json(pk)
+                key = self._keys[id(pk)] = (data, _record.packages_digest(data))
+            rec["packages_key"] = key[1]
+            if self._keep is not None:
+                self._keep(moid, rec, *key)
+        self._all[moid] = rec
+
+    def _next(self) -> bool:
+        if self._pending is None:
+            return False
+        try:
+            moid, rec = next(self._pending)
+        except StopIteration:
+            self._pending = None
+            return False
+        self._accept(moid, rec)
+        return True
+
+    def _rec(self, moid: str) -> Optional[Dict[str, Any]]:
+        while moid not in self._all and self._next():
+            pass
+        rec = self._all.get(moid)
+        return rec if rec is not None and "error" not in rec else None
+
+    def drain(self) -> None:
+        """Wait for every host's inventory."""
+        while self._next():
+            pass
+
+    def close_prefetch(self) -> None:
+        """Stop reading (a scan that ends early): calls not started are cancelled, those under way awaited."""
+        pending, self._pending = self._pending, None
+        if pending is not None and hasattr(pending, "close"):
+            pending.close()
+
+    @property
+    def prefetch_failed(self) -> List[str]:
+        self.drain()
+        return sorted(m for m, r in self._all.items() if "error" in r)
+
+    @property
+    def reused(self) -> List[str]:
+        self.drain()
+        return sorted(m for m, r in self._all.items() if "error" not in r and r.get("reused"))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -70,17 +127,17 @@ class PrefetchedClient(object):
         return out
 
     def acceptance_get(self, host: Any) -> Any:
-        rec = self._inv.get(self._moid(host) or "")
+        rec = self._rec(self._moid(host) or "")
         return rec["acceptance_level"] if rec is not None else self._client.acceptance_get(host)
 
     def image_profile(self, host: Any) -> Dict[str, Any]:
-        rec = self._inv.get(self._moid(host) or "")
+        rec = self._rec(self._moid(host) or "")
         if rec is None:
             return self._client.image_profile(host)
         return {"name": rec["image_profile"], "vendor": rec["image_profile_vendor"]}
 
     def software_vibs(self, host: Any) -> List[Any]:
-        rec = self._inv.get(self._moid(host) or "")
+        rec = self._rec(self._moid(host) or "")
         if rec is None:
             return self._client.software_vibs(host)
         # hosts built from one image have equal package lists: convert each distinct list once per scan (the
@@ -94,7 +151,7 @@ class PrefetchedClient(object):
     def inventory_key(self, host: Any) -> Optional[str]:
         """The digest of the package records ``software_vibs`` answers for ``host`` (None when they come from the
         real client): hosts with the same key have the same inventory, so the scan classifies it once."""
-        rec = self._inv.get(self._moid(host) or "")
+        rec = self._rec(self._moid(host) or "")
         return rec["packages_key"] if rec is not None else None
 
 
@@ -108,28 +165,13 @@ def _reuse(client: Any, facts: Dict[str, Dict[str, Any]], reader: Any) -> Option
     return reuse
 
 
-def _package_keys(inventories: Dict[str, Dict[str, Any]]) -> Dict[int, Tuple[bytes, str]]:
-    """``{id(package list): (canonical JSON, digest)}`` of each distinct list (equal answers share one list), and
-    ``packages_key`` (the digest) set in every host's record."""
-    out: Dict[int, Tuple[bytes, str]] = {}
-    for rec in inventories.values():
-        pk = rec.get("packages")
-        if "error" in rec or pk is None:
-            continue
-        if id(pk) not in out:
-            data = _record.packages_json(pk)
-            out[id(pk)] = (data, _record.packages_digest(data))
-        rec["packages_key"] = out[id(pk)][1]
-    return out
-
-
 def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
     """Read every host's scan inputs in bulk and concurrently, then answer the run's per-host calls from them
     (see the module docstring). Does nothing for fewer than ``MIN_HOSTS`` hosts, for the host engine, or for a
     client without the bulk methods. Returns the ``PrefetchedClient`` it installed, or None."""
     client = run.client
     params = run.params
-    if len(hosts) < MIN_HOSTS or params.get("engine") == "host" or not hasattr(client, "scan_inventories"):
+    if len(hosts) < MIN_HOSTS or params.get("engine") == "host" or not hasattr(client, "iter_inventories"):
         return None
     folder = params.get("scan_record_dir")
     try:
@@ -137,26 +179,30 @@ def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
     except FleetpatchError:
         return None     # the sequential path reads (and reports) each host on its own
     reader = _record.InventoryReader(folder) if folder else None
-    inventories = client.scan_inventories(hosts, facts=facts, workers=params.get("scan_workers"),
-                                          reuse=_reuse(client, facts, reader))
-    keys = _package_keys(inventories)
-    if folder:
-        kept = set()        # package lists written (checked) in this scan
-        for host in hosts:
-            rec = inventories.get(host.moid) or {}
-            if "error" in rec or rec.get("reused") or "packages" not in rec:
-                continue
-            name = (facts.get(host.moid) or {}).get("name") or host.name
-            data, digest = keys[id(rec["packages"])]
-            try:
-                if digest not in kept:
-                    _record.write_packages(folder, data)
-                    kept.add(digest)
-                _record.write_inventory(folder, _record.host_key(name, client.endpoint, client.is_vcenter),
-                                        rec["fingerprint"], rec["packages"], digest=digest)
-            except FleetpatchError as e:
-                run.warn("host %s: %s (the next scan reads its inventory again)" % (name, e))
-                break
-    wrapped = PrefetchedClient(client, facts, inventories)
+    stream = client.iter_inventories(hosts, facts=facts, workers=params.get("scan_workers"),
+                                     reuse=_reuse(client, facts, reader))
+    wrapped = PrefetchedClient(client, facts, stream, keep=_keeper(run, client, facts, folder) if folder else None)
     run.client = wrapped
     return wrapped
+
+
+def _keeper(run: Any, client: Any, facts: Dict[str, Dict[str, Any]], folder: str) -> Callable[..., None]:
+    """``keep`` of ``PrefetchedClient``: writes the inventory of each host read afresh to the incremental cache
+    (each distinct package list once per scan); after a write error it warns once and writes no more."""
+    kept = set()        # package lists written (checked) in this scan
+    failed: List[FleetpatchError] = []
+
+    def keep(moid: str, rec: Dict[str, Any], data: bytes, digest: str) -> None:
+        if failed or rec.get("reused"):
+            return
+        name = (facts.get(moid) or {}).get("name") or moid
+        try:
+            if digest not in kept:
+                _record.write_packages(folder, data)
+                kept.add(digest)
+            _record.write_inventory(folder, _record.host_key(name, client.endpoint, client.is_vcenter),
+                                    rec["fingerprint"], rec["packages"], digest=digest)
+        except FleetpatchError as e:
+            failed.append(e)
+            run.warn("host %s: %s (the next scan reads its inventory again)" % (name, e))
+    return keep

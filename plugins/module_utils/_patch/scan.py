@@ -289,10 +289,11 @@ def run_scan(params: Dict[str, Any], partial: Optional[Dict[str, Any]] = None, c
     the others were scanned (their results are in ``hosts``)."""
     partial = partial if partial is not None else {}
     run = RunContext(params, client=client, depot=depot)
+    fleet = None
     try:
         hosts = targets(run.client, params)
         # ---- fleet scale (H6, fleetscan.py): facts in one call, inventories concurrently, unchanged hosts reused
-        _fleetscan.prefetch(run, hosts)
+        fleet = _fleetscan.prefetch(run, hosts)
         # ----
         results: List[Dict[str, Any]] = []
         failures: List[FleetpatchError] = []
@@ -316,4 +317,6 @@ def run_scan(params: Dict[str, Any], partial: Optional[Dict[str, Any]] = None, c
                               host=first.host, source=first.source)
         return out
     finally:
+        if fleet is not None:
+            fleet.close_prefetch()      # a scan that ended early: no reads left running after the logout
         run.close()

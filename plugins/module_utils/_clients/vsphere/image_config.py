@@ -122,6 +122,12 @@ class ImageConfigMixin(ClientBase):
         "fingerprint", "packages", "reused"}}``, or ``{moid: {"error": VSphereError}}`` for a host that failed
         (the others are unaffected). ``package_record`` dicts are JSON-safe (dates as ISO strings); hosts whose
         ``FetchSoftwarePackages`` answers are byte for byte the same share ONE list of records (read-only)."""
+        return dict(self.iter_inventories(hosts, facts=facts, workers=workers, reuse=reuse))
+
+    def iter_inventories(self, hosts, facts=None, workers=None, reuse=None):
+        """``scan_inventories`` as a generator of ``(moid, record)`` in the order of ``hosts``, each as soon as it
+        is read, so that the caller works on the first hosts while the pool reads the others. Closing the
+        generator early cancels what has not started and waits for the calls under way."""
         hosts = [self.host(h) for h in hosts]
         facts = facts or {}
         workers = max(1, min(int(workers or DEFAULT_SCAN_WORKERS), MAX_SCAN_WORKERS, len(hosts) or 1))
@@ -141,9 +147,19 @@ class ImageConfigMixin(ClientBase):
                 return host.moid, {"error": self._err(exc, "read the software inventory", host=host.label)}
 
         if workers == 1 or len(hosts) <= 1:
-            return dict(one(h) for h in hosts)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan") as ex:
-            return dict(ex.map(one, hosts))
+            for h in hosts:
+                yield one(h)
+            return
+        ex = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan")
+        futures = []
+        try:
+            futures = [ex.submit(one, h) for h in hosts]
+            for f in futures:
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+            ex.shutdown(wait=True)
 
     def _scan_one(self, host, facts, reuse, answers=None):
         """One host of ``scan_inventories``. The four calls are read by ``fastsoap`` (pyVmomi reads what it does
