@@ -171,7 +171,7 @@ options:
     description:
       - How many hosts a scan reads at the same time over the one session (see M(fleetpatch.esxi.esxi_patch_scan)).
     type: int
-    default: 16
+    default: 64
   maintenance_mode:
     description:
       - V(auto) enters maintenance mode only when a VIB to install or remove requires it or the host must reboot,

@@ -42,7 +42,7 @@ def scan_options() -> Dict[str, Any]:
         depot_url=dict(type="list", elements="str"),
         manage_firewall=dict(type="bool", default=True),
         scan_record_dir=dict(type="path"),
-        scan_workers=dict(type="int", default=16),
+        scan_workers=dict(type="int", default=64),
     )
 
 
