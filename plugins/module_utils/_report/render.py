@@ -307,7 +307,8 @@ def _host_rows(h: Dict[str, Any]) -> str:
             st=h["status"], name=_e(h["name"]), profile=_e(h["image_profile"] or ""), pill=_pill(h["status"]),
             reasons='<ul class="reasons">%s</ul>' % reasons if reasons else "", ver=ver,
             chips=_chips(h["counts"]["missing_by_severity"]) if h["status"] != "error" else
-            '<span class="small">not scanned</span>', details=details))
+            '<span class="small">%s</span>' % ("vLCM compliance unknown" if h.get("image_managed") and not h.get("error")
+                                               else "not scanned"), details=details))
     return "".join(rows)
 
 

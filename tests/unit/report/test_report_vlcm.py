@@ -135,6 +135,8 @@ def test_fail_closed_without_compliance(images, why):
     assert rep["summary"]["compliant"] == 1
     junit = _report.render_junit(rep)
     assert junit.count('<error type="scan_failed"') == 2
+    html = _report.render_html(rep)
+    assert html.count("vLCM compliance unknown") == 2 and 'data-vlcm-status="unknown"' in html
 
 
 def test_fail_closed_host_missing_or_unavailable():
