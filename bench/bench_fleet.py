@@ -15,7 +15,12 @@ A simulated vCenter with ``FLEETPATCH_BENCH_FLEET_HOSTS`` hosts (default 1,000; 
 * ``sequential_<N>_s``: the one-host-at-a-time path of before (prefetch off), no latency, for comparison;
   ``sequential_<n>_latency_<L>ms_s`` on a sample of hosts (the whole fleet would take minutes), and the
   per-host figure extrapolated;
-* SOAP calls and logins of each run, counted by the simulator.
+* SOAP calls and logins of each run, counted by the simulator;
+* ``<run>_py_cpu_s`` / ``<run>_sim_cpu_s``: CPU seconds of this Python process (the scan, all its threads) and of
+  the simulator process (``/proc/<pid>/stat``) during each run: both share the machine's cores, so a wall time
+  is only understood with them (and with ``load_avg``, the machine's load when the benchmark started and ended).
+
+``scan_workers`` is the module's default (``scan_workers`` in the output).
 """
 
 from __future__ import annotations
@@ -44,6 +49,27 @@ def _topology(n, per_cluster=50):
     return {"datacenters": [{"name": "DC1", "clusters": clusters}]}
 
 
+def _cpu_self():
+    t = os.times()
+    return t.user + t.system
+
+
+def _cpu_pid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _load():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def run(hosts=None):
     from tests.integration.patch.patch_sim_helpers import REAL_BUNDLES, params
     from tests.simulator.fixtures import DepotServer
@@ -51,6 +77,7 @@ def run(hosts=None):
 
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import fleetscan as _fleetscan
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.scan import run_scan
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch.options import scan_options
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._depot.sources import load_depot
 
     n = int(hosts or os.environ.get("FLEETPATCH_BENCH_FLEET_HOSTS", "1000"))
@@ -59,7 +86,9 @@ def run(hosts=None):
     old_ca = os.environ.get("REQUESTS_CA_BUNDLE")
     tmp = tempfile.mkdtemp(prefix="fleetpatch-bench-fleet-")
     out = {"hosts": n, "latency_ms": LATENCY_MS, "timing": "wall clock seconds, one run each",
-           "targets": {"engine_latency_s_max": 15.0, "repeat_s_max": 3.0}}
+           "targets": {"engine_latency_s_max": 15.0, "repeat_s_max": 3.0},
+           "scan_workers": scan_options()["scan_workers"]["default"], "cpu_count": os.cpu_count(),
+           "load_avg_start": _load()}
     try:
         url = srv.make_depot("all", REAL_BUNDLES)
         t = time.perf_counter()
@@ -76,9 +105,13 @@ def run(hosts=None):
             if "esxi_hostname" not in kw:
                 kw.setdefault("datacenter", "DC1")      # every host of the datacenter
             p = params(sim, [url], engine="controller", **kw)
+            cpu, sim_cpu = _cpu_self(), _cpu_pid(sim.proc.pid)
             t = time.perf_counter()
             res = run_scan(p, depot=depot)
             dt = time.perf_counter() - t
+            base = key[:-2] if key.endswith("_s") else key
+            out[base + "_py_cpu_s"] = round(_cpu_self() - cpu, 2)
+            out[base + "_sim_cpu_s"] = round(_cpu_pid(sim.proc.pid) - sim_cpu, 2)
             bad = [h for h in res["hosts"] if h.get("failed")]
             assert not bad, bad[:2]
             stats = sim._control("GET", "/_sim/stats")
@@ -114,6 +147,7 @@ def run(hosts=None):
             os.environ.pop("REQUESTS_CA_BUNDLE", None)
         else:
             os.environ["REQUESTS_CA_BUNDLE"] = old_ca
+    out["load_avg_end"] = _load()
     out["engine_latency_within_target"] = out["engine_%d_latency_%dms_s" % (n, LATENCY_MS)] < 15.0
     out["repeat_latency_within_target"] = out["repeat_%d_latency_%dms_s" % (n, LATENCY_MS)] < 3.0
     return {"fleet": out}
