@@ -87,3 +87,18 @@ def test_fault_is_raised_as_pyvmomi_raises_it(client):
     assert type(fast.value).__name__.endswith("ManagedObjectNotFound")
     # the session is still usable afterwards (the connection went back to the pool or was dropped cleanly)
     assert client.find_hosts(cluster="C1")
+
+
+def test_host_facts_read_fast_equal_pyvmomi(client, monkeypatch):
+    """``hosts_facts`` (one RetrievePropertiesEx for every host, read by fastsoap.read_properties) gives what the
+    same call read by pyVmomi gives, and what ``host_facts`` (one host at a time) gives."""
+    hosts = client.find_hosts(cluster="C1")
+    fast = client.hosts_facts(hosts)
+    monkeypatch.setattr(type(client), "_retrieve_fast", lambda self, specs, objects: self._retrieve(specs, objects))
+    ref = client.hosts_facts(hosts)
+    assert fast == ref and len(fast) == len(IMAGES)
+    for h in hosts:
+        one = dict(fast[h.moid])
+        assert one.pop("image_config_manager").startswith("imageConfigManager-")
+        assert one == client.host_facts(h)
+        assert one["version"] and one["build"] and one["boot_time"] and one["connection_state"] == "connected"

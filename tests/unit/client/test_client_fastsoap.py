@@ -116,3 +116,47 @@ def test_a_stub_that_is_not_soap_is_called_through_pyvmomi():
         def FetchSoftwarePackages(self):
             return ["answer"]
     assert fastsoap.call(object(), Mo(), "FetchSoftwarePackages", fastsoap.read_packages, len) == 1
+
+
+PROPS = ('<returnval><objects><obj type="HostSystem">host-17</obj>'
+         '<propSet><name>name</name><val xsi:type="xsd:string">esx01</val></propSet>'
+         '<propSet><name>summary.config.product</name><val xsi:type="AboutInfo"><name>VMware ESXi</name>'
+         '<fullName>VMware ESXi 8.0.2 build-22380479</fullName><vendor>VMware, Inc.</vendor><version>8.0.2</version>'
+         '<build>22380479</build><osType>vmnix-x86</osType><productLineId>embeddedEsx</productLineId>'
+         '<apiType>HostAgent</apiType><apiVersion>8.0.2.0</apiVersion></val></propSet>'
+         '<propSet><name>runtime.bootTime</name><val xsi:type="xsd:dateTime">2026-12-07T05:33:18.948794529Z</val>'
+         '</propSet><propSet><name>runtime.connectionState</name><val xsi:type="HostSystemConnectionState">'
+         'connected</val></propSet><propSet><name>runtime.inMaintenanceMode</name><val xsi:type="xsd:boolean">'
+         'false</val></propSet><propSet><name>configManager.imageConfigManager</name>'
+         '<val xsi:type="ManagedObjectReference" type="HostImageConfigManager">imageConfigManager-17</val>'
+         '</propSet></objects></returnval>')
+
+
+def test_properties_as_pyvmomi_reads_them():
+    xml = _env("RetrievePropertiesEx", PROPS)
+    pc = pyVmomi.vmodl.query.PropertyCollector("propertyCollector", None)
+    ref = fastsoap.pyvmomi_read(None, pc._GetMethodInfo("RetrievePropertiesEx"), xml.encode())
+    (obj, props), = fastsoap.read_properties(xml.encode())
+    oc = ref.objects[0]
+    assert (obj._moId, obj._wsdlName) == (oc.obj._moId, "HostSystem")
+    want = {p.name: p.val for p in oc.propSet}
+    assert set(props) == set(want)
+    assert props["runtime.bootTime"] == iso(want["runtime.bootTime"])        # nanoseconds as pyVmomi reads them
+    assert props["configManager.imageConfigManager"]._moId == want["configManager.imageConfigManager"]._moId
+    prod, ref_prod = props["summary.config.product"], want["summary.config.product"]
+    for f in ("name", "fullName", "vendor", "version", "patchLevel", "build", "localeVersion", "productLineId",
+              "apiType", "apiVersion", "instanceUuid"):
+        assert getattr(prod, f) == getattr(ref_prod, f), f
+    for k in ("name", "runtime.connectionState", "runtime.inMaintenanceMode"):
+        assert props[k] == want[k]
+
+
+@pytest.mark.parametrize("body", [
+    PROPS.replace("</returnval>", "<token>1</token></returnval>"),             # more pages: pyVmomi continues
+    PROPS.replace("</objects>", "<missingSet><path>x</path></missingSet></objects>"),
+    PROPS.replace('xsi:type="AboutInfo"', 'xsi:type="HostListSummary"'),
+    PROPS.replace(">connected<", ">sleeping<"),
+])
+def test_unusual_property_answers_are_left_to_pyvmomi(body):
+    with pytest.raises(fastsoap.Unreadable):
+        fastsoap.read_properties(_env("RetrievePropertiesEx", body).encode())

@@ -59,12 +59,12 @@ def _user_agent() -> str:
         return "pyvmomi fleetpatch"
 
 
-def post(stub: Any, mo: Any, method: str) -> Tuple[int, bytes, Any]:
-    """POST the SOAP request of ``mo.<method>()`` (no arguments) over ``stub`` (a pyVmomi ``SoapStubAdapter``) as
+def post(stub: Any, mo: Any, method: str, args: Any = ()) -> Tuple[int, bytes, Any]:
+    """POST the SOAP request of ``mo.<method>(*args)`` over ``stub`` (a pyVmomi ``SoapStubAdapter``) as
     ``SoapStubAdapter.InvokeMethod`` does: same serialiser, headers, cookie handling and connection pool.
     Returns ``(HTTP status, body, method info)``; the body of a 200 or 500 answer, HTTPException otherwise."""
     info = mo._GetMethodInfo(method)
-    req = stub.SerializeRequest(mo, info, [])
+    req = stub.SerializeRequest(mo, info, list(args))
     for modifier in getattr(stub, "requestModifierList", ()):
         req = modifier(req)
     headers = {"Cookie": stub.cookie, "SOAPAction": stub.versionId,
@@ -103,13 +103,14 @@ def pyvmomi_read(stub: Any, info: Any, body: bytes) -> Any:
     return _soap.SoapResponseDeserializer(stub).Deserialize(io.BytesIO(body), info.result)
 
 
-def call(stub: Any, mo: Any, method: str, read: Callable[[bytes], Any], convert: Callable[[Any], Any]) -> Any:
+def call(stub: Any, mo: Any, method: str, read: Callable[[bytes], Any], convert: Callable[[Any], Any],
+         args: Any = ()) -> Any:
     """``convert(mo.<method>())`` (``method``: pyVmomi's name, ``QueryHostImageProfile``), read by ``read(body)``
     when it can (see the module docstring). A SOAP fault is raised as pyVmomi raises it. A stub that is not a
     plain ``SoapStubAdapter`` is simply called."""
     if _soap is None or not isinstance(stub, _soap.SoapStubAdapter):
-        return convert(getattr(mo, method)())
-    status, body, info = post(stub, mo, method)
+        return convert(getattr(mo, method)(*args))
+    status, body, info = post(stub, mo, method, args)
     if status == 200:
         try:
             return read(body)
@@ -334,3 +335,97 @@ def read_packages(body: bytes) -> List[Dict[str, Any]]:
 
 def digest(body: bytes) -> bytes:
     return hashlib.sha256(body).digest()
+
+
+# ---- property collector: the host facts of a fleet scan ------------------------------------------------------
+class MoRef(object):
+    """A managed object reference as the client code uses pyVmomi's (``_moId``, ``_wsdlName``)."""
+
+    __slots__ = ("_wsdlName", "_moId")
+
+    def __init__(self, wsdl: str, moid: str) -> None:
+        self._wsdlName = wsdl
+        self._moId = moid
+
+    def __repr__(self) -> str:
+        return "'vim.%s:%s'" % (self._wsdlName, self._moId)
+
+
+class Data(object):
+    """A data object read from an answer: its fields as attributes (pyVmomi's defaults for those left out)."""
+
+    def __init__(self, wsdl: str, fields: Dict[str, Any]) -> None:
+        self._wsdlName = wsdl
+        self.__dict__.update(fields)
+
+
+_ENUM_TYPES = {"HostSystemConnectionState": ("HostSystem", "ConnectionState"),
+               "HostSystemPowerState": ("HostSystem", "PowerState")}
+_DATA_TYPES = {"AboutInfo": "AboutInfo"}        # WSDL name -> pyVmomi name under vim
+_XSD_INT = ("int", "long", "short", "byte")
+
+
+def _value(el: Any) -> Any:
+    """A ``propSet/val`` by its ``xsi:type`` (the types of ``inventory.HOST_FACT_PATHS``); Unreadable otherwise."""
+    t = (el.get(_XSI_TYPE) or "").rsplit(":", 1)[-1]
+    if t == "string":
+        return _leaf(el)
+    if t == "boolean":
+        return _bool(_leaf(el))
+    if t == "dateTime":
+        return iso_date(_leaf(el))
+    if t in _XSD_INT:
+        try:
+            return int(_leaf(el))
+        except ValueError:
+            raise Unreadable("%s %r" % (t, el.text))
+    if t == "ManagedObjectReference":
+        return MoRef(el.get("type") or "", _leaf(el))
+    if t in _ENUM_TYPES:
+        owner, name = _ENUM_TYPES[t]
+        text = _leaf(el)
+        if text not in getattr(getattr(getattr(_vim, owner), name), "values", ()):
+            raise Unreadable("%s %r" % (t, text))
+        return text
+    if t in _DATA_TYPES:
+        defaults = _DEFAULTS.get(t)
+        if defaults is None:
+            obj = getattr(_vim, _DATA_TYPES[t])()
+            defaults = _DEFAULTS[t] = {i.name: getattr(obj, i.name) for i in obj._GetPropertyList()
+                                       if i.name not in ("dynamicType", "dynamicProperty")}
+        return Data(t, _fields(el, dict(defaults), t, _leaf))
+    raise Unreadable("xsi:type %r" % t)
+
+
+def read_properties(body: bytes) -> List[Tuple[MoRef, Dict[str, Any]]]:
+    """``RetrievePropertiesEx`` -> ``[(object, {path: value})]`` as ``InventoryMixin._retrieve`` returns it, for an
+    answer in one page (a ``token``, i.e. more pages, is left to pyVmomi) of the value types above."""
+    rvs = _returnvals(body)
+    out: List[Tuple[MoRef, Dict[str, Any]]] = []
+    for rv in rvs:
+        for oc in rv:
+            if oc.tag != _VIM + "objects":
+                raise Unreadable(oc.tag)          # token (more pages) or anything else: pyVmomi's job
+            obj = None
+            props: Dict[str, Any] = {}
+            for part in oc:
+                if part.tag == _VIM + "obj" and obj is None:
+                    obj = MoRef(part.get("type") or "", _leaf(part))
+                elif part.tag == _VIM + "propSet":
+                    name = val = None
+                    for c in part:
+                        if c.tag == _VIM + "name" and name is None:
+                            name = _leaf(c)
+                        elif c.tag == _VIM + "val" and val is None:
+                            val = c
+                        else:
+                            raise Unreadable("propSet.%s" % c.tag)
+                    if name is None or val is None or name in props:
+                        raise Unreadable("propSet")
+                    props[name] = _value(val)
+                else:
+                    raise Unreadable("ObjectContent.%s" % part.tag)    # missingSet and the like
+            if obj is None:
+                raise Unreadable("ObjectContent without obj")
+            out.append((obj, props))
+    return out

@@ -9,6 +9,7 @@ from typing import Union, Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import (
     InputError, NotFoundError)
+from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import fastsoap as _fast
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.base import ClientBase
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.tasks import (
     vim, vmodl,
@@ -55,6 +56,12 @@ class InventoryMixin(ClientBase):
         Returns [(managed object, {path: value})]. Missing properties are left out."""
         self._ensure()
         pc = self._content.propertyCollector
+        result = pc.RetrievePropertiesEx(specSet=[self._filter_spec(specs, objects, container)],
+                                         options=vmodl.query.PropertyCollector.RetrieveOptions())
+        return self._collect(pc, result)
+
+    @staticmethod
+    def _filter_spec(specs, objects=None, container=None):
         prop_specs = [vmodl.query.PropertyCollector.PropertySpec(type=t, pathSet=list(paths), all=False)
                       for t, paths in specs]
         if container is not None:
@@ -63,10 +70,13 @@ class InventoryMixin(ClientBase):
             obj_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=container, skip=True, selectSet=[trav])]
         else:
             obj_specs = [vmodl.query.PropertyCollector.ObjectSpec(obj=o, skip=False) for o in objects]
-        fspec = vmodl.query.PropertyCollector.FilterSpec(objectSet=obj_specs, propSet=prop_specs,
-                                                         reportMissingObjectsInResults=False)
+        return vmodl.query.PropertyCollector.FilterSpec(objectSet=obj_specs, propSet=prop_specs,
+                                                        reportMissingObjectsInResults=False)
+
+    @staticmethod
+    def _collect(pc, result):
+        """[(managed object, {path: value})] of a RetrieveResult and the pages after it."""
         out = []
-        result = pc.RetrievePropertiesEx(specSet=[fspec], options=vmodl.query.PropertyCollector.RetrieveOptions())
         while result is not None:
             for oc in result.objects or ():
                 out.append((oc.obj, {p.name: p.val for p in oc.propSet or ()}))
@@ -74,6 +84,15 @@ class InventoryMixin(ClientBase):
                 break
             result = pc.ContinueRetrievePropertiesEx(token=result.token)
         return out
+
+    def _retrieve_fast(self, specs, objects):
+        """``_retrieve`` of ``objects`` with the answer read by ``fastsoap.read_properties`` (objects are then
+        ``fastsoap.MoRef``, data objects ``fastsoap.Data``); pyVmomi reads a paged or unusual answer."""
+        self._ensure()
+        pc = self._content.propertyCollector
+        return _fast.call(self._stub, pc, "RetrievePropertiesEx", _fast.read_properties,
+                          lambda result: self._collect(pc, result),
+                          args=[[self._filter_spec(specs, objects)], vmodl.query.PropertyCollector.RetrieveOptions()])
 
     def _host_props(self, host: Host, paths: List[str], action: str) -> Dict[Any, bool]:
         res = self._call(host, action, self._retrieve, [(vim.HostSystem, paths)], objects=[host._mo])
@@ -246,8 +265,8 @@ class InventoryMixin(ClientBase):
             return {}
         action = "read the facts of %d host(s)" % len(hosts)
         try:
-            rows = self._retrieve([(vim.HostSystem, list(HOST_FACT_PATHS) + ["configManager.imageConfigManager"])],
-                                  objects=[h._mo for h in hosts])
+            paths = list(HOST_FACT_PATHS) + ["configManager.imageConfigManager"]
+            rows = self._retrieve_fast([(vim.HostSystem, paths)], objects=[h._mo for h in hosts])
         except Exception as exc:
             raise self._err(exc, action)
         by_moid = {mo._moId: props for mo, props in rows}
