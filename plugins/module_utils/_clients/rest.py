@@ -158,8 +158,8 @@ class RestSession(object):
                                             host=self.endpoint, certificate_error=True)
             raise ConnectionFailedError("%s: %s failed: TLS error: %s" % (self.LABEL, what, reason), host=self.endpoint)
         except _rexc.Timeout as exc:
-            raise ConnectionFailedError("%s: %s timed out after %ss (%s)" % (self.LABEL, what, self.timeout,
-                                                                            self._redact(exc)), host=self.endpoint)
+            raise ConnectionFailedError("%s: %s timed out after %ss (%s)"
+                                        % (self.LABEL, what, self.timeout, self._redact(exc)), host=self.endpoint)
         except _rexc.ConnectionError as exc:
             raise ConnectionFailedError("%s: %s failed: cannot connect (%s)" % (self.LABEL, what, self._redact(exc)),
                                         host=self.endpoint)

@@ -312,9 +312,9 @@ class SessionCache(object):
                     if alive(sid):
                         return sid, True
                 elif logout is not None:
-                    try:
+                    try:        # it expired: log it out, best effort
                         logout(sid)
-                    except Exception:  # pylint: disable=broad-except  (it expired: best effort)
+                    except Exception:  # pylint: disable=broad-except
                         pass
                 self._remove(dfd, key)
             sid = login()

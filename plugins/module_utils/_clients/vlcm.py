@@ -33,6 +33,9 @@ DEFAULT_TIMEOUT = 60.0
 SETTINGS = "/api/esx/settings"
 _MAX_BODY = 32 * 1024 * 1024
 
+__all__ = ["VlcmClient", "CERT_HINT", "HAS_REQUESTS", "REQUESTS_IMPORT_ERROR", "SESSION_HEADER", "error_messages",
+           "host_image_managed"]
+
 Query = Sequence[Tuple[str, str]]
 ProgressFn = Callable[[Dict[str, Any]], None]
 
