@@ -224,11 +224,13 @@ def _line_text(line: Dict[str, Any]) -> str:
 
 
 def _bulletin_items(bulletins: Any) -> str:
-    return "".join('<li data-bulletin="%s"><code>%s</code> <span class="chip sev-%s">%s</span> <span class="small">%s'
-                   '</span></li>' % (_e(b["id"]), _e(b["id"]), _e(_css_sev(b["severity"])), _e(b["severity"]),
-                                     _e(" \u00b7 ".join(x for x in ((b.get("release_date") or "")[:10],
-                                                                     b.get("category") or "", b.get("kb") or "") if x)))
-                   for b in bulletins or ())
+    items = []
+    for b in bulletins or ():
+        facts = [x for x in ((b.get("release_date") or "")[:10], b.get("category") or "", b.get("kb") or "") if x]
+        items.append('<li data-bulletin="%s"><code>%s</code> <span class="chip sev-%s">%s</span> <span class="small">'
+                     '%s</span></li>' % (_e(b["id"]), _e(b["id"]), _e(_css_sev(b["severity"])), _e(b["severity"]),
+                                         _e(" \u00b7 ".join(facts))))
+    return "".join(items)
 
 
 def _vlcm_html(h: Dict[str, Any]) -> str:
@@ -263,8 +265,8 @@ def _cluster_image_html(c: Dict[str, Any]) -> str:
                 % _e(v.get("error") or "no compliance of the cluster in the report: its hosts count as unknown"))
     img = v["image"]
     base = img["base_image"]
-    parts = ["base image <code>%s</code>%s" % (_e(base["version"] or "?"), (" (%s)" % _e(base["display_name"]))
-                                              if base.get("display_name") else "")]
+    name = " (%s)" % _e(base["display_name"]) if base.get("display_name") else ""
+    parts = ["base image <code>%s</code>%s" % (_e(base["version"] or "?"), name)]
     if img.get("add_on"):
         parts.append("add-on <code>%s %s</code>" % (_e(img["add_on"]["name"]), _e(img["add_on"]["version"])))
     if img.get("components"):
@@ -300,6 +302,7 @@ def _host_rows(h: Dict[str, Any]) -> str:
         details = '<details%s><summary>%d missing bulletin%s</summary><div class="bulletins">%s</div></details>' % (
             " open" if h["status"] != "compliant" else "", missing, "" if missing == 1 else "s", "".join(blocks))
     details += _vlcm_html(h)
+    unknown = "vLCM compliance unknown" if h.get("image_managed") and not h.get("error") else "not scanned"
     rows.append(
         '<tr class="host status-{st}" data-host="{name}" data-status="{st}">'
         '<td><div class="hostname">{name}</div><div class="small">{profile}</div></td>'
@@ -307,8 +310,7 @@ def _host_rows(h: Dict[str, Any]) -> str:
             st=h["status"], name=_e(h["name"]), profile=_e(h["image_profile"] or ""), pill=_pill(h["status"]),
             reasons='<ul class="reasons">%s</ul>' % reasons if reasons else "", ver=ver,
             chips=_chips(h["counts"]["missing_by_severity"]) if h["status"] != "error" else
-            '<span class="small">%s</span>' % ("vLCM compliance unknown" if h.get("image_managed") and not h.get("error")
-                                               else "not scanned"), details=details))
+            '<span class="small">%s</span>' % unknown, details=details))
     return "".join(rows)
 
 
