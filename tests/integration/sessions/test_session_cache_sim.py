@@ -279,3 +279,23 @@ def test_playbook_per_host_tasks_log_in_once(sim, cache_dir, tmp_path):
     assert stats(sim)["logouts"] == 1 and not cached_ids(sim, cache_dir)
     for sid in ids.values():
         assert sid not in text and sid not in out
+
+
+def test_esxi_reboot_kills_the_cached_session_and_the_client_logs_in_again(sim_factory, cache_dir):
+    """ESXi directly: a reboot ends every session (hostd restarts). The client waiting for the host logs in again
+    through the cache, which then holds the new session for the next run."""
+    esx = sim_factory("esx", reboot_down=0.5)
+    p = params(esx, cache_dir)
+    with VSphereClient.from_params(p) as c:
+        host = c.find_hosts()[0]
+        assert c.enter_maintenance_mode(host)
+        old = cached_ids(esx, cache_dir)["soap"]
+        _new_host, info = c.reboot(host, force=False, timeout=60, poll_max=0.5)
+        assert info["rebooted"] and info["reconnected"] and c.logins == 2
+        c.exit_maintenance_mode(c.find_hosts()[0])
+    new = cached_ids(esx, cache_dir)["soap"]
+    assert new != old
+    stats(esx, reset=True)
+    with VSphereClient.from_params(p) as c:
+        assert c.find_hosts() and c.session_reused and c.logins == 0
+    assert stats(esx)["logins"] == 0
