@@ -156,3 +156,34 @@ def test_failed_vlcm_task_fails_its_host_and_stops_the_rollout(faulty, update_ur
     assert sim.state("esxi-22.sim.local")["build"] == builds["esxi-22.sim.local"]
     assert U2_VIB not in sim.state("esxi-31.sim.local")["current_vibs"]
     assert all(not sim.state(h)["maintenance"] for h in BASE_HOSTS + ["esxi-22.sim.local"])
+
+
+def test_sliced_scan_report_holds_every_cluster(mixed, update_url, vlcm_log):
+    """Two slices (--limit) scan into one record folder: the image-managed cluster's image info is kept as a
+    cluster record by the slice that read it, so the report of the slice without IMG hosts still judges them by
+    vLCM (never 'unknown', never from the compliance line)."""
+    import json
+    import os
+    from tests.integration.roles_vlcm.conftest import U2_FLING_ZIP
+    tmp = mixed.tmp
+    records = str(tmp / "slice-records")
+    extra = ["-e", json.dumps({"work": str(tmp), "patch_scan_record_dir": records,
+                               "patch_scan_depot": [U2_FLING_ZIP, update_url]})]
+    book = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks", "sliced_scan.yml")
+    rc, text = mixed.run(book, "--limit", "esxi-21.sim.local,esxi-22.sim.local", *extra)
+    assert rc == 0, text[-6000:]
+    assert len(os.listdir(os.path.join(records, ".clusters"))) == 1
+    from tests.integration.vlcm.vlcm_helpers import read_log
+    start = len(read_log(vlcm_log))
+    rc, text = mixed.run(book, "--limit", "esxi-31.sim.local", *extra)
+    assert rc == 0, text[-6000:]
+    assert not [e for e in read_log(vlcm_log)[start:] if "/software/compliance" in e["url"]]   # IMG not read
+    with open(str(tmp / "reports-all" / "compliance.json")) as f:
+        rep = json.load(f)
+    hosts = {h["name"]: h for h in rep["hosts"]}
+    assert sorted(hosts) == HOSTS
+    for h in IMG_HOSTS:
+        assert hosts[h]["image_managed"] and hosts[h]["vlcm"]["status"] in ("compliant", "non_compliant"), hosts[h]
+        assert hosts[h]["status"] == ("compliant" if hosts[h]["vlcm"]["status"] == "compliant" else "non_compliant")
+    assert hosts["esxi-31.sim.local"]["image_managed"] is False and "vlcm" not in hosts["esxi-31.sim.local"]
+    assert [c for c in rep["clusters"] if c["name"] == "IMG"][0]["vlcm"]["recorded_at"]
