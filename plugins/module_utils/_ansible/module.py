@@ -67,7 +67,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._ansible.argspec import require_connection
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.secrets import (
-    redact, redact_url, url_secrets)
+    redact, redact_url, runtime_secrets, url_secrets)
 
 __all__ = ["FleetpatchModule", "ModuleContext", "failure_result", "protect_secrets", "require_libs", "run",
            "url_secrets"]
@@ -122,6 +122,8 @@ class FleetpatchModule(AnsibleModule):
         params = getattr(self, "params", None) or {}
         urls = [params.get(name) for name in self._fp_secret_urls]
         values = [params.get(name) for name in self._fp_secret_options]
+        # and the secrets issued at run time (session ids of the session cache, registered by the client layer)
+        values.extend(sorted(runtime_secrets()))
         return protect_secrets(self, urls=urls, values=[v for v in values if isinstance(v, str)])
 
     def safe_params(self) -> Dict[str, Any]:
