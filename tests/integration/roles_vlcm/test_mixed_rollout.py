@@ -89,6 +89,7 @@ def test_one_rollout_and_one_report_over_both_kinds(mixed, update_url):
     assert U2_VIB in sim.state("esxi-31.sim.local")["current_vibs"]
     assert sim.state("esxi-31.sim.local")["build"] == builds["esxi-31.sim.local"]
     assert re.search(r"remediated: esxi-21\.sim\.local, esxi-22\.sim\.local, esxi-31\.sim\.local", text), text[-3000:]
+    assert "of image-managed clusters (through vLCM): esxi-21.sim.local, esxi-22.sim.local" in text
 
     # one report: every host, the vLCM hosts by their vLCM compliance, the gate passes
     rc, text = mixed.run("scan.yml")
