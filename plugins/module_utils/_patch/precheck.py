@@ -32,7 +32,7 @@ def image_managed_blockers(entry: Dict[str, Any], allow_image_drift: bool = Fals
     unless ``allow_image_drift``: they would be standalone VIBs that drift from the cluster's image."""
     if not entry.get("image_managed") or allow_image_drift:
         return []
-    return [{"type": "image_managed",
+    return [{"type": "image_managed", "cluster": str(entry.get("cluster") or ""), "host": str(entry.get("name") or ""),
              "detail": "cluster %s of host %s is managed with a single image (vLCM): installing bulletins would make "
                        "the host drift from the cluster image; set the image with esxi_cluster_image and remediate "
                        "with esxi_cluster_remediate (or set allow_image_drift: true)"
