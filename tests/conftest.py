@@ -13,8 +13,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -24,6 +27,13 @@ pytest_plugins = ["tests.simulator.fixtures"]
 
 
 def pytest_configure(config):
+    # the playbooks turn on the vCenter session cache (session_cache); a test never writes it into the user's
+    # ~/.cache or $XDG_RUNTIME_DIR: one private folder per pytest process (each xdist worker its own),
+    # inherited by every ansible-playbook / module process a test starts from os.environ
+    if not os.environ.get("FLEETPATCH_SESSION_CACHE_DIR"):
+        folder = tempfile.mkdtemp(prefix="fleetpatch-test-sessions-")
+        os.environ["FLEETPATCH_SESSION_CACHE_DIR"] = folder
+        atexit.register(shutil.rmtree, folder, True)
     config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
     config.addinivalue_line("markers", "molecule: the molecule scenario of each role (make molecule; not in make test, which runs the same roles through test_playbooks)")
     config.addinivalue_line("markers", "simulator: needs the ESXi/vCenter simulator (.bin/esxisim, built by `make sim`)")

@@ -56,7 +56,9 @@ def setup(sim, tmp_path_factory):
     env = dict(os.environ)
     env.update(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_HOME=str(tmp / "home"),
                ANSIBLE_LOCAL_TEMP=str(tmp / "tmp"), ANSIBLE_REMOTE_TEMP=str(tmp / "rtmp"), ANSIBLE_NOCOLOR="1",
-               REQUESTS_CA_BUNDLE=sim.ca_file)
+               REQUESTS_CA_BUNDLE=sim.ca_file,
+               # the playbooks keep their vCenter session for the run (session_cache): here, not in ~/.cache
+               FLEETPATCH_SESSION_CACHE_DIR=str(tmp / "sessions"))
     for k in ("VMWARE_HOST", "VMWARE_USER", "VMWARE_PASSWORD"):
         env.pop(k, None)
 
@@ -80,10 +82,19 @@ def server_stopped(tmp):
     return not os.path.exists(str(tmp / "depot-server" / "depot.json"))
 
 
+def logins(sim):
+    stats = sim._control("GET", "/_sim/stats")
+    return stats["logins"], stats["logouts"]
+
+
 def test_scan_gate_fails_hosts_below_the_line(sim, setup):
     tmp, run = setup
+    sim._control("POST", "/_sim/stats/reset", {})
     rc, text = run("scan.yml")
     assert rc == 2, text
+    # one vCenter login for the play, logged out by its last play (the session cache is left empty)
+    assert logins(sim) == (1, 1), text[-3000:]
+    assert not [f for f in os.listdir(str(tmp / "sessions")) if f.endswith(".session")]
     r = recap(text)
     assert all(r[h]["failed"] == 1 for h in HOSTS), r
     assert "esxi-01.sim.local is not compliant: required bulletin %s is missing" % U2_FLING in text
@@ -132,8 +143,11 @@ def test_rollout_stops_at_the_first_failed_host_then_completes_idempotently(sim,
 
     # a second run touches no host: no task on an ESXi host reports a change
     boot = {h: sim.state(h)["boot_time"] for h in HOSTS}
+    sim._control("POST", "/_sim/stats/reset", {})
     rc, text = run("remediate.yml")
     assert rc == 0, text[-5000:]
+    # 3 hosts planned one after another (serial 1) on one vCenter login, logged out at the end
+    assert logins(sim) == (1, 1), text[-3000:]
     r = recap(text)
     assert all(r[h]["changed"] == 0 for h in HOSTS), r
     assert {h: sim.state(h)["boot_time"] for h in HOSTS} == boot
