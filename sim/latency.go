@@ -10,6 +10,12 @@ package main
 //     /_sim/stats/reset zeroes them. Logins are SessionManager.Login / LoginByToken / LoginExtension* calls,
 //     logouts SessionManager.Logout calls; the benchmark counts vCenter logins with them.
 // Both control endpoints need the simulator's basic-auth credentials, as the rest of /_sim does.
+//   - garbage collection: a 1,000-host inventory is a large heap that Go's collector scans again and again
+//     while it serves calls (about a third of the simulator's CPU per SOAP call at the default GOGC=100, measured
+//     with pprof). Unless GOGC is set in the environment the simulator runs with GOGC=400: less CPU per call
+//     (1,000-host repeat scan: 0.76 s of simulator CPU instead of 1.07 s) for more memory (the heap may grow to
+//     five times its live size). Not a behaviour of ESXi or vCenter: how much of the test machine the simulator
+//     takes.
 
 import (
 	"bytes"
@@ -18,6 +24,7 @@ import (
 	"io/ioutil"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -32,6 +39,9 @@ var (
 )
 
 func init() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	def := time.Duration(0)
 	if v := os.Getenv("FLEETPATCH_SIM_LATENCY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {

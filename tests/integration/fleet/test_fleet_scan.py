@@ -81,6 +81,33 @@ def test_bulk_path_equals_sequential_path_with_fewer_calls_and_one_login(env, mo
     assert bulk_calls["soap_calls"] < seq_calls["soap_calls"], (bulk_calls, seq_calls)
 
 
+def test_mux_path_and_its_fallback_equal_the_sequential_path(env, monkeypatch):
+    """The small calls go over the one-thread mux (soapmux.py); when its connections cannot be opened, every host
+    is asked the ordinary way (threads, pyVmomi's pool) and the results are the same."""
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import soapmux
+    sim, url, depot = env
+    p = params(sim, [url], cluster_name="C1", engine="controller")
+    monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 10 ** 6)
+    seq = run_scan(p, depot=depot)
+    monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 2)
+    runs = []
+    real_run = soapmux.Mux.run
+
+    def spy(self, on_answer):
+        runs.append(self)
+        return real_run(self, on_answer)
+    monkeypatch.setattr(soapmux.Mux, "run", spy)
+    _stats(sim, reset=True)
+    muxed = run_scan(dict(p, scan_workers=4), depot=depot)
+    assert len(runs) == 1 and runs[0].failed_connections == 0
+    assert _stats(sim)["soap_calls"] < 4 * HOSTS + 30           # nobody asked twice
+    assert _strip(muxed) == _strip(seq)
+    monkeypatch.setattr(soapmux.Mux, "_open", lambda self, sel: None)
+    fallback = run_scan(dict(p, scan_workers=4), depot=depot)
+    assert len(runs) == 2 and runs[1].failed_connections > 0 and not runs[1].queue
+    assert _strip(fallback) == _strip(seq)
+
+
 def test_incremental_scan_reuses_only_unchanged_hosts(env, tmp_path, monkeypatch):
     sim, url, depot = env
     folder = str(tmp_path / "records")
