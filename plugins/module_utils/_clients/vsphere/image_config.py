@@ -51,12 +51,12 @@ def _iter_mux(client, hosts, facts, connections, reuse, answers):
     small = [{} for _h in hosts]
     icms = [vim.host.ImageConfigManager(facts[h.moid]["image_config_manager"], stub) for h in hosts]
 
-    def request(i, method):
+    def request(i, method, first=False):
         icm = icms[i]
         body = stub.SerializeRequest(icm, icm._GetMethodInfo(method), [])
         for modifier in getattr(stub, "requestModifierList", ()):
             body = modifier(body)
-        jobs[mux.add(body.encode("utf-8") if isinstance(body, str) else body)] = (i, method)
+        jobs[mux.add(body.encode("utf-8") if isinstance(body, str) else body, first=first)] = (i, method)
 
     def finish(i, rec):
         slots[i] = rec
@@ -89,7 +89,7 @@ def _iter_mux(client, hosts, facts, connections, reuse, answers):
                 finish(i, dict(rec, packages=packages, reused=True))
             else:
                 small[i]["rec"] = rec
-                request(i, "FetchSoftwarePackages")
+                request(i, "FetchSoftwarePackages", first=True)     # this host completes next: the scan goes on
         except Exception:  # anything unusual: the ordinary path asks this host again and reports it exactly
             finish(i, None)
 

@@ -154,12 +154,16 @@ class Mux(object):
         head = "POST %s HTTP/1.1\r\n%s\r\n\r\n" % (s.path, "\r\n".join("%s: %s" % kv for kv in headers))
         return head.encode("latin-1") + body
 
-    def add(self, body: bytes) -> int:
-        """Queue a SOAP request body (bytes); returns its job id."""
+    def add(self, body: bytes, first: bool = False) -> int:
+        """Queue a SOAP request body (bytes), at the end or (``first``) at the head of the queue; returns its job
+        id."""
         job = self._next
         self._next += 1
         self.requests[job] = body
-        self.queue.append(job)
+        if first:
+            self.queue.appendleft(job)
+        else:
+            self.queue.append(job)
         return job
 
     def _open(self, sel: Any) -> Optional[_Conn]:
