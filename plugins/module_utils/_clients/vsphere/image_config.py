@@ -238,8 +238,9 @@ class ImageConfigMixin(ClientBase):
                 yield one(h)
             return
         if _mux.usable(stub) and all((facts.get(h.moid) or {}).get("image_config_manager") for h in hosts):
+            by_moid = {h.moid: h for h in hosts}
             for moid, rec in _iter_mux(self, hosts, facts, workers, reuse, answers):
-                yield (moid, rec) if rec is not None else one(next(h for h in hosts if h.moid == moid))
+                yield (moid, rec) if rec is not None else one(by_moid[moid])
             return
         ex = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan")
         futures = []
