@@ -38,11 +38,12 @@ _SMALL = (("QueryHostImageProfile", _fast.read_profile), ("InstallDate", _fast.r
           ("QueryHostAcceptanceLevel", _fast.read_string))
 
 
-def _iter_mux(client, hosts, facts, connections, reuse, answers):
+def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary):
     """``iter_inventories`` over ``soapmux.Mux`` (one thread, ``connections`` connections): every host's three small
     calls, then ``FetchSoftwarePackages`` for the hosts whose fingerprint has no kept inventory. Yields ``(moid,
-    record)`` in host order; ``record`` None for a host whose calls did not all answer plainly (a fault, a lost
-    connection, an unusual answer): the caller asks that host the ordinary way, which reports it exactly."""
+    record)`` in host order. A host whose calls did not all answer plainly there (a fault, a lost connection, an
+    unusual answer) is asked the ordinary way, ``ordinary(host)`` (pyVmomi, which reports it exactly), on a pool of
+    ``connections`` threads for all such hosts known at the time."""
     stub = client._stub
     mux = _mux.Mux(stub, connections, float(getattr(client, "timeout", None) or 60))
     slots = [None] * len(hosts)
@@ -100,19 +101,36 @@ def _iter_mux(client, hosts, facts, connections, reuse, answers):
     def loop():
         try:
             mux.run(answered)
+        except Exception:  # every host left is asked the ordinary way (below)
+            pass
         finally:
             for i in range(len(hosts)):
                 if not done[i].is_set():
                     finish(i, None)
     thread = threading.Thread(target=loop, name="fleetpatch-soapmux", daemon=True)
     thread.start()
+    pool = None
+    retries = {}
     try:
         for i, h in enumerate(hosts):
             done[i].wait()
-            yield h.moid, slots[i]
+            if slots[i] is not None:
+                yield h.moid, slots[i]
+                continue
+            if pool is None:
+                pool = concurrent.futures.ThreadPoolExecutor(max_workers=connections,
+                                                             thread_name_prefix="fleetpatch-scan")
+            for j in range(i, len(hosts)):
+                if j not in retries and done[j].is_set() and slots[j] is None:
+                    retries[j] = pool.submit(ordinary, hosts[j])
+            yield retries.pop(i).result()
     finally:
         mux.stop = True
         thread.join()
+        if pool is not None:
+            for f in retries.values():
+                f.cancel()
+            pool.shutdown(wait=True)
 
 
 def _profile_dict(prof):
@@ -238,9 +256,7 @@ class ImageConfigMixin(ClientBase):
                 yield one(h)
             return
         if _mux.usable(stub) and all((facts.get(h.moid) or {}).get("image_config_manager") for h in hosts):
-            by_moid = {h.moid: h for h in hosts}
-            for moid, rec in _iter_mux(self, hosts, facts, workers, reuse, answers):
-                yield (moid, rec) if rec is not None else one(by_moid[moid])
+            yield from _iter_mux(self, hosts, facts, workers, reuse, answers, one)
             return
         ex = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan")
         futures = []
