@@ -174,11 +174,13 @@ def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
     if len(hosts) < MIN_HOSTS or params.get("engine") == "host" or not hasattr(client, "iter_inventories"):
         return None
     folder = params.get("scan_record_dir")
+    reader = _record.InventoryReader(folder) if folder else None
+    if reader is not None:      # read the kept inventories while the facts are asked for
+        reader.preload([_record.host_key(h.name, client.endpoint, client.is_vcenter) for h in hosts])
     try:
         facts = client.hosts_facts(hosts)
     except FleetpatchError:
         return None     # the sequential path reads (and reports) each host on its own
-    reader = _record.InventoryReader(folder) if folder else None
     stream = client.iter_inventories(hosts, facts=facts, workers=params.get("scan_workers"),
                                      reuse=_reuse(client, facts, reader))
     wrapped = PrefetchedClient(client, facts, stream, keep=_keeper(run, client, facts, folder) if folder else None)

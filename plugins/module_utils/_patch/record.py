@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.fileutil import write_atomic
@@ -163,6 +164,25 @@ class InventoryReader(object):
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self._packages: Dict[str, Optional[List[Dict[str, Any]]]] = {}
+        self._hosts: Dict[str, Any] = {}
+        self._loader: Optional[threading.Thread] = None
+
+    def preload(self, keys: List[str]) -> None:
+        """Read the files of ``keys`` in the background (one pass, while the scan waits for its first answers);
+        ``read`` then uses what was read (a key not read there is read when asked). The files are read once
+        per scan, as before, only earlier: the fingerprint check of ``read`` is the same."""
+        def load() -> None:
+            for key in keys:
+                self._hosts[key] = self._load(key)
+        self._loader = threading.Thread(target=load, name="fleetpatch-inventory-preload", daemon=True)
+        self._loader.start()
+
+    def _load(self, key: str) -> Any:
+        try:
+            with open(inventory_path(self.directory, key), "rb") as fh:
+                return json.loads(fh.read())
+        except (OSError, ValueError):
+            return None
 
     def packages(self, digest: str) -> Optional[List[Dict[str, Any]]]:
         """The package list kept under ``digest``; None when it is missing, damaged or not what its name says."""
@@ -188,11 +208,9 @@ class InventoryReader(object):
         error: the inventory is then read from the host again."""
         if not fingerprint or any(x is None for x in fingerprint):
             return None
-        try:
-            with open(inventory_path(self.directory, key)) as fh:
-                data = json.load(fh)
-        except (OSError, ValueError):
-            return None
+        if self._loader is not None:
+            self._loader.join()
+        data = self._hosts[key] if key in self._hosts else self._load(key)
         if not isinstance(data, dict) or data.get("version") != INVENTORY_VERSION \
                 or data.get("fingerprint") != _fingerprint(fingerprint) \
                 or not isinstance(data.get("packages"), str):

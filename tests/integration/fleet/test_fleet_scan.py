@@ -263,3 +263,48 @@ def test_latency_switch_rejects_bad_values(env):
     from tests.simulator.harness import SimulatorError
     with pytest.raises(SimulatorError):
         sim._control("POST", "/_sim/latency", {"latency": "fast"})
+
+
+def test_record_that_cannot_be_written_fails_that_host_as_on_the_sequential_path(env, tmp_path, monkeypatch):
+    """The fleet path writes the records on a thread of their own: a host whose record cannot be written (here
+    a folder stands where its file goes) is a failed entry naming the file, in its place, the others are
+    written, and the task's failure is the sequential path's."""
+    sim, url, depot = env
+    folder = tmp_path / "records"
+    p = params(sim, [url], cluster_name="C1", engine="controller", scan_record_dir=str(folder))
+    blocked = "esx03"
+    os.makedirs(str(folder / ("%s.json" % blocked)))
+    out = {}
+    for path in ("fleet", "sequential"):
+        if path == "sequential":
+            monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 10 ** 6)
+        partial = {}
+        with pytest.raises(Exception) as e:
+            run_scan(p, partial=partial, depot=depot)
+        out[path] = (str(e.value), [(h["name"], h.get("failed"), h.get("msg"), h.get("error_kind"))
+                                    for h in partial["hosts"]])
+    assert out["fleet"] == out["sequential"]
+    msg, hosts = out["fleet"]
+    assert "1 of %d" % HOSTS in msg
+    assert [h[0] for h in hosts] == ["esx%02d" % i for i in range(HOSTS)]
+    assert [h[0] for h in hosts if h[1]] == [blocked] and "%s.json" % blocked in hosts[3][2]
+    for i in range(HOSTS):
+        if "esx%02d" % i != blocked:
+            assert _record.read(str(folder), "esx%02d" % i)["name"] == "esx%02d" % i
+
+
+def test_preloaded_reader_reads_what_the_files_hold(tmp_path):
+    """``InventoryReader.preload`` reads the host files before they are asked for: the answers are those of a
+    reader that reads each file when asked (hits, misses, unknown keys, damaged files)."""
+    d = str(tmp_path)
+    _record.write_inventory(d, "a", ["p", "b", "i"], [{"name": "x"}])
+    _record.write_inventory(d, "b", ["p", "b", "j"], [{"name": "y"}])
+    with open(_record.inventory_path(d, "bad"), "w") as f:
+        f.write("{not json")
+    asks = [("a", ["p", "b", "i"]), ("a", ["p", "b", "j"]), ("b", ["p", "b", "j"]), ("bad", ["p", "b", "i"]),
+            ("missing", ["p", "b", "i"]), ("notpreloaded", ["p", "b", "i"])]
+    pre = _record.InventoryReader(d)
+    pre.preload(["a", "b", "bad", "missing"])
+    plain = _record.InventoryReader(d)
+    assert [pre.read(k, f) for k, f in asks] == [plain.read(k, f) for k, f in asks] == \
+        [[{"name": "x"}], None, [{"name": "y"}], None, None, None]
