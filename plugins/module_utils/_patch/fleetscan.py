@@ -23,7 +23,7 @@ time, through the real client: its failure (or success) is exactly that of the s
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import FleetpatchError
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import record as _record
@@ -48,6 +48,8 @@ class PrefetchedClient(object):
         self._all: Dict[str, Dict[str, Any]] = {}
         self._keys: Dict[int, Tuple[bytes, str]] = {}
         self._cluster_reads: Dict[Any, Any] = {}
+        self._bulk_tried: Set[Any] = set()
+        self.clusters: List[Any] = []     # the clusters of the scan's hosts (managed objects)
         self._vibs: Dict[str, List[Any]] = {}
 
     def _accept(self, moid: str, rec: Dict[str, Any]) -> None:
@@ -105,15 +107,32 @@ class PrefetchedClient(object):
 
     def _retrieve(self, specs: Any, objects: Any = None, container: Any = None) -> Any:
         """The client's property read; reads of cluster properties (the same for every host of a cluster, such
-        as ``lifecycleManaged``) are answered once per cluster and scan instead of once per host."""
+        as ``lifecycleManaged``) are answered once per cluster and scan instead of once per host, and the first
+        read of one cluster reads the same properties of every cluster of the scan in one call (``clusters``):
+        one round trip instead of one per cluster. A cluster that bulk read did not answer for (or a bulk read
+        that failed) is read on its own, as before."""
         if container is None and objects and all(getattr(t, "__name__", "").endswith("ClusterComputeResource")
                                                  for t, _paths in specs):
-            key = (tuple((t.__name__, tuple(paths)) for t, paths in specs),
-                   tuple(getattr(o, "_moId", id(o)) for o in objects))
+            spec_key = tuple((t.__name__, tuple(paths)) for t, paths in specs)
+            key = (spec_key, tuple(getattr(o, "_moId", id(o)) for o in objects))
+            if key not in self._cluster_reads and len(objects) == 1 and len(self.clusters) > 1 \
+                    and spec_key not in self._bulk_tried:
+                self._bulk_tried.add(spec_key)
+                self._bulk_cluster_read(specs, spec_key)
             if key not in self._cluster_reads:
                 self._cluster_reads[key] = self._client._retrieve(specs, objects=objects)
             return self._cluster_reads[key]
         return self._client._retrieve(specs, objects=objects, container=container)
+
+    def _bulk_cluster_read(self, specs: Any, spec_key: Any) -> None:
+        try:
+            rows = self._client._retrieve(specs, objects=self.clusters)
+        except Exception:  # pylint: disable=broad-except  # each cluster is then read on its own
+            return
+        for obj, props in rows or ():
+            moid = getattr(obj, "_moId", None)
+            if moid is not None:
+                self._cluster_reads[(spec_key, (moid,))] = [(obj, props)]
 
     def _moid(self, host: Any) -> Optional[str]:
         return getattr(host, "moid", None)
@@ -184,8 +203,23 @@ def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
     stream = client.iter_inventories(hosts, facts=facts, workers=params.get("scan_workers"),
                                      reuse=_reuse(client, facts, reader))
     wrapped = PrefetchedClient(client, facts, stream, keep=_keeper(run, client, facts, folder) if folder else None)
+    wrapped.clusters = _clusters(client, hosts)
     run.client = wrapped
     return wrapped
+
+
+def _clusters(client: Any, hosts: List[Any]) -> List[Any]:
+    """The cluster objects of ``hosts`` (from the client's inventory, already read to find the hosts)."""
+    try:
+        nodes = client._load_inventory()["nodes"]
+    except Exception:  # pylint: disable=broad-except  # no bulk read of cluster properties then
+        return []
+    out: Dict[str, Any] = {}
+    for h in hosts:
+        parent = nodes.get((nodes.get(getattr(h, "moid", None)) or {}).get("parent"))
+        if parent is not None and parent.get("kind") == "ClusterComputeResource":
+            out.setdefault(parent["obj"]._moId, parent["obj"])
+    return list(out.values())
 
 
 def _keeper(run: Any, client: Any, facts: Dict[str, Dict[str, Any]], folder: str) -> Callable[..., None]:

@@ -87,3 +87,59 @@ def test_close_prefetch_stops_the_stream():
     pc.close_prefetch()
     assert state == {"closed": True, "pulled": 1}
     assert pc.acceptance_get(Host("h5")) == "partner"         # after the end, the real client answers
+
+
+class ClusterComputeResource(object):     # named like pyVmomi's type: the wrapper recognises cluster reads by it
+    pass
+
+
+class Mo(object):
+    def __init__(self, moid):
+        self._moId = moid
+
+
+class Props(Real):
+    """A property collector over clusters: ``missing`` are left out of answers; ``fail_bulk`` refuses reads of
+    more than one object."""
+
+    def __init__(self, values, missing=(), fail_bulk=False):
+        Real.__init__(self)
+        self.values, self.missing, self.fail_bulk = values, set(missing), fail_bulk
+
+    def _retrieve(self, specs, objects=None, container=None):
+        self.asked.append(("retrieve", tuple(o._moId for o in objects)))
+        if self.fail_bulk and len(objects) > 1:
+            raise VSphereError("bulk refused")
+        return [(o, {"lifecycleManaged": self.values[o._moId]}) for o in objects if o._moId not in self.missing]
+
+
+def _cluster_reads(real, clusters):
+    pc = fleetscan.PrefetchedClient(real, {}, [])
+    pc.clusters = clusters
+    spec = [(ClusterComputeResource, ["lifecycleManaged"])]
+    return [pc._retrieve(spec, objects=[c]) for c in clusters + clusters]
+
+
+def test_cluster_reads_answered_from_one_bulk_read_as_single_reads_would():
+    clusters = [Mo("domain-c1"), Mo("domain-c2"), Mo("domain-c3")]
+    values = {"domain-c1": True, "domain-c2": False, "domain-c3": True}
+    single = Props(values)
+    want = [single._retrieve([], objects=[c]) for c in clusters + clusters]
+    bulk = Props(values)
+    got = _cluster_reads(bulk, clusters)
+    assert [[(o._moId, p) for o, p in rows] for rows in got] == [[(o._moId, p) for o, p in rows] for rows in want]
+    assert bulk.asked == [("retrieve", ("domain-c1", "domain-c2", "domain-c3"))]     # one call for all
+
+
+def test_cluster_missing_from_bulk_read_or_failed_bulk_read_is_read_on_its_own():
+    clusters = [Mo("domain-c1"), Mo("domain-c2")]
+    values = {"domain-c1": True, "domain-c2": False}
+    real = Props(values, missing=["domain-c2"])
+    got = _cluster_reads(real, clusters)
+    assert [len(rows) for rows in got] == [1, 0, 1, 0]
+    assert real.asked == [("retrieve", ("domain-c1", "domain-c2")), ("retrieve", ("domain-c2",))]
+    real = Props(values, fail_bulk=True)
+    got = _cluster_reads(real, clusters)
+    assert [p["lifecycleManaged"] for rows in got for _o, p in rows] == [True, False, True, False]
+    assert real.asked == [("retrieve", ("domain-c1", "domain-c2")), ("retrieve", ("domain-c1",)),
+                          ("retrieve", ("domain-c2",))]

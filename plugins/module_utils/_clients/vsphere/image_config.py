@@ -39,6 +39,7 @@ _SMALL = (("QueryHostImageProfile", _fast.read_profile), ("InstallDate", _fast.r
           ("QueryHostAcceptanceLevel", _fast.read_string))
 
 
+_READERS = dict(_SMALL)
 _PLAIN_MOID = re.compile(r"^[A-Za-z0-9._:-]+$")
 _SENTINEL = "fleetpatchMoidSentinel-0"
 
@@ -78,6 +79,7 @@ def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary):
     icms = [vim.host.ImageConfigManager(facts[h.moid]["image_config_manager"], stub) for h in hosts]
 
     templates: Dict[str, Optional[Tuple[bytes, bytes]]] = {}
+    readings: Dict[Tuple[str, bytes], Any] = {}     # read-only values (the profile dict is never changed)
 
     def request(i, method, first=False):
         icm = icms[i]
@@ -107,7 +109,9 @@ def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary):
                     recs = answers[key] = _fast.read_packages(body)
                 finish(i, dict(small[i]["rec"], packages=recs, reused=False))
                 return
-            small[i][method] = dict(_SMALL)[method](body)
+            memo = (method, body)       # hosts of one image answer with the same bytes: one reading each
+            value = readings[memo] if memo in readings else readings.setdefault(memo, _READERS[method](body))
+            small[i][method] = value
             if len(small[i]) < 3:
                 return
             prof, installed = small[i]["QueryHostImageProfile"], small[i]["InstallDate"]

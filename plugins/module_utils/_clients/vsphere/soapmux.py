@@ -142,17 +142,27 @@ class Mux(object):
         self._sockaddr: Any = None
         self.failed_connections = 0
         self.stop = False           # set by another thread: run() returns at its next turn
+        self._head: Optional[Tuple[Any, bytes, bytes]] = None
 
     def _request(self, body: bytes) -> bytes:
         s = self.stub
-        headers = [("Host", s.host), ("Accept-Encoding", "identity"), ("Content-Length", str(len(body))),
-                   ("Cookie", s.cookie), ("SOAPAction", s.versionId), ("Content-Type", "text/xml; charset=UTF-8")]
-        from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.fastsoap import _user_agent
-        headers.append(("User-Agent", _user_agent()))
-        for k, v in (getattr(s, "_customHeaders", None) or {}).items():
-            headers.append((k, v))
-        head = "POST %s HTTP/1.1\r\n%s\r\n\r\n" % (s.path, "\r\n".join("%s: %s" % kv for kv in headers))
-        return head.encode("latin-1") + body
+        # the head is the same for every request but its length (and the cookie, which an answer may renew):
+        # built once per cookie and custom headers
+        key = (s.cookie, s.host, s.path, s.versionId, tuple((getattr(s, "_customHeaders", None) or {}).items()))
+        if self._head is None or self._head[0] != key:
+            mark = "\x00"
+            headers = [("Host", s.host), ("Accept-Encoding", "identity"), ("Content-Length", mark),
+                       ("Cookie", s.cookie), ("SOAPAction", s.versionId),
+                       ("Content-Type", "text/xml; charset=UTF-8")]
+            from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.fastsoap import (
+                _user_agent)
+            headers.append(("User-Agent", _user_agent()))
+            for k, v in key[4]:
+                headers.append((k, v))
+            head = "POST %s HTTP/1.1\r\n%s\r\n\r\n" % (s.path, "\r\n".join("%s: %s" % kv for kv in headers))
+            before, after = head.split(mark, 1)
+            self._head = (key, before.encode("latin-1"), after.encode("latin-1"))
+        return b"%s%d%s%s" % (self._head[1], len(body), self._head[2], body)
 
     def add(self, body: bytes, first: bool = False) -> int:
         """Queue a SOAP request body (bytes), at the end or (``first``) at the head of the queue; returns its job
@@ -224,7 +234,17 @@ class Mux(object):
         c.out = self._request(self.requests.pop(c.job))
         c.state = "send"
         c.deadline = time.monotonic() + self.timeout
-        sel.modify(c.sock, selectors.EVENT_WRITE, c)
+        # send at once: a small request fits the socket's buffer, so the connection goes straight to waiting
+        # for its answer (it is registered for reading while idle) without a turn of the loop for writability
+        try:
+            n = c.sock.send(c.out)
+        except (OSError, ssl.SSLError):     # would block, or failed: the loop's send retries (and reports it)
+            n = 0
+        c.out = c.out[n:]
+        if c.out:
+            sel.modify(c.sock, selectors.EVENT_WRITE, c)
+        else:
+            c.state = "recv"
 
     def _close(self, c: _Conn, sel: Any) -> None:
         if c.state != "closed":
