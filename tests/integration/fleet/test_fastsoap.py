@@ -102,3 +102,24 @@ def test_host_facts_read_fast_equal_pyvmomi(client, monkeypatch):
         assert one.pop("image_config_manager").startswith("imageConfigManager-")
         assert one == client.host_facts(h)
         assert one["version"] and one["build"] and one["boot_time"] and one["connection_state"] == "connected"
+
+
+def test_inventory_rows_read_fast_equal_pyvmomi(client, monkeypatch):
+    """The inventory (names and parents of every host, cluster, datacenter and folder, one RetrievePropertiesEx
+    over a container view) read by fastsoap.read_properties gives pyVmomi's managed objects: the same types,
+    moids, server GUIDs and stub as pyVmomi's reading of the same call, and the same names and parents."""
+    def rows_of(rows):
+        def mo(o):
+            return (type(o).__name__, o._moId, getattr(o, "_serverGuid", None), getattr(o, "_stub", None))
+        return sorted((mo(o), sorted((k, mo(v) if hasattr(v, "_moId") else v) for k, v in props.items()))
+                      for o, props in rows)
+    read, used = fastsoap.read_properties, []
+    monkeypatch.setattr(fastsoap, "read_properties", lambda body: used.append(1) or read(body))
+    fast = client._inventory_rows()
+    assert used == [1] and all(type(o).__module__.startswith("pyVmomi") for o, _p in fast)
+    monkeypatch.setattr(fastsoap, "read_properties", lambda body: (_ for _ in ()).throw(fastsoap.Unreadable("x")))
+    ref = client._inventory_rows()
+    assert rows_of(fast) == rows_of(ref)
+    kinds = {r[0][0] for r in rows_of(fast)}
+    assert {"vim.HostSystem", "vim.ClusterComputeResource", "vim.Datacenter", "vim.Folder"} <= kinds
+    assert len(fast) >= len(IMAGES) + 3
