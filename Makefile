@@ -84,10 +84,17 @@ release-check: venv sim
 docsite: venv
 	$(PY) tools/docsite.py
 
+# The unit tests (tests/unit) run under ansible-test units on the oldest and the newest ansible-core (the matrix
+# ends), not a third time under pytest here; the matrix ends run next to the pytest suite, whose simulator tests
+# spend much of their time waiting, so the two cores are used instead of one after the other.
 test: venv sim
-	$(PY) -m pytest -q -n 2 -m "not molecule"
+	@mkdir -p .cache
+	@$(PY) tools/matrix.py --ends > .cache/matrix-ends.log 2>&1 & matrix=$$!; \
+	$(PY) -m pytest -q -n 2 -m "not molecule" --ignore=tests/unit; suite=$$?; \
+	wait $$matrix; ends=$$?; cat .cache/matrix-ends.log; \
+	echo "make test: pytest (integration, simulator, tooling) rc=$$suite, matrix ends (sanity + units) rc=$$ends"; \
+	[ $$suite -eq 0 ] && [ $$ends -eq 0 ]
 	$(MAKE) --no-print-directory typecheck gotest
-	$(PY) tools/matrix.py --ends
 	$(PY) tools/lint.py
 	$(PY) tools/release_check.py --quick
 
