@@ -217,8 +217,13 @@ class Mux(object):
                 events = sel.select(timeout=0.5)
                 for key, mask in events:
                     self._step(key.data, mask, sel, conns, on_answer)
-                for c in list(conns):
-                    if c.state != "closed" and c.sock.pending():
+                # decrypted bytes left in a connection's TLS buffer wake no select: only a read fills that
+                # buffer, so only the connections that had an event this turn can have some
+                for key, _mask in events:
+                    c = key.data
+                    for _turn in range(64):     # each step reads what is there: bounded, never spinning
+                        if c.state == "closed" or c not in conns or not c.sock.pending():
+                            break
                         self._step(c, selectors.EVENT_READ, sel, conns, on_answer)
                 now = time.monotonic()
                 for c in list(conns):
