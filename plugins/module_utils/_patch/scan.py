@@ -298,6 +298,7 @@ class _RecordWriter(object):
         self.run = run
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fleetpatch-record")
         self.pending: List[Tuple[int, Any, Any]] = []
+        self.encoder = _scan_record.RecordEncoder(_scan.GROUPS)
 
     def submit(self, i: int, host: Any, entry: Dict[str, Any]) -> None:
         if not self.run.params.get("scan_record_dir"):
@@ -305,7 +306,7 @@ class _RecordWriter(object):
         d = self.run.params["scan_record_dir"]
         key = self.run.record_key(entry)
         entry["scan_record"] = _scan_record.record_path(d, key)
-        self.pending.append((i, host, self.pool.submit(_scan_record.write, d, key, dict(entry))))
+        self.pending.append((i, host, self.pool.submit(_scan_record.write, d, key, dict(entry), self.encoder)))
 
     def finish(self, results: List[Dict[str, Any]]) -> List[Tuple[int, FleetpatchError]]:
         failed = []

@@ -283,7 +283,19 @@ def test_record_that_cannot_be_written_fails_that_host_as_on_the_sequential_path
             run_scan(p, partial=partial, depot=depot)
         out[path] = (str(e.value), [(h["name"], h.get("failed"), h.get("msg"), h.get("error_kind"))
                                     for h in partial["hosts"]])
+        texts = {}
+        for i in range(HOSTS):
+            if "esx%02d" % i != blocked:
+                with open(_record.record_path(str(folder), "esx%02d" % i)) as f:
+                    texts["esx%02d" % i] = f.read()
+        out[path + " records"] = texts
     assert out["fleet"] == out["sequential"]
+    fleet, seq = out["fleet records"], out["sequential records"]
+    assert sorted(fleet) == sorted(seq) and len(fleet) == HOSTS - 1
+    for name, text in fleet.items():    # the fleet path's record writer: json.dumps's text, the same record
+        assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":")) + "\n"
+        assert {k: v for k, v in json.loads(text).items() if k not in VOLATILE} == \
+            {k: v for k, v in json.loads(seq[name]).items() if k not in VOLATILE}
     msg, hosts = out["fleet"]
     assert "1 of %d" % HOSTS in msg
     assert [h[0] for h in hosts] == ["esx%02d" % i for i in range(HOSTS)]
