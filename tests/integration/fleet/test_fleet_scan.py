@@ -320,3 +320,42 @@ def test_preloaded_reader_reads_what_the_files_hold(tmp_path):
     plain = _record.InventoryReader(d)
     assert [pre.read(k, f) for k, f in asks] == [plain.read(k, f) for k, f in asks] == \
         [[{"name": "x"}], None, [{"name": "y"}], None, None, None]
+
+
+def test_facts_read_in_two_parts_equal_the_sequential_path(env, monkeypatch):
+    """The facts of the first hosts are read first and their calls start while the facts of the others are
+    read (``FIRST_FACTS``); the results are the one-host-at-a-time path's, also when the second facts call fails
+    (those hosts are then asked the ordinary way) and without the mux (the pool of threads)."""
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import soapmux
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
+    from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import VSphereError
+    sim, url, depot = env
+    p = params(sim, [url], cluster_name="C1", engine="controller")
+    monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 10 ** 6)
+    seq = run_scan(p, depot=depot)
+    monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 2)
+    monkeypatch.setattr(_fleetscan, "FIRST_FACTS", 2)
+    asked = []
+    real_facts = VSphereClient.hosts_facts
+
+    def facts(self, hosts):
+        asked.append(len(hosts))
+        return real_facts(self, hosts)
+    monkeypatch.setattr(VSphereClient, "hosts_facts", facts)
+    assert _strip(run_scan(dict(p, scan_workers=4), depot=depot)) == _strip(seq)
+    assert asked == [2, HOSTS - 2]
+
+    def failing(self, hosts):
+        asked.append(len(hosts))
+        if len(hosts) != 2:
+            raise VSphereError("facts refused")
+        return real_facts(self, hosts)
+    monkeypatch.setattr(VSphereClient, "hosts_facts", failing)
+    del asked[:]
+    assert _strip(run_scan(dict(p, scan_workers=4), depot=depot)) == _strip(seq)
+    assert asked == [2, HOSTS - 2]
+    monkeypatch.setattr(VSphereClient, "hosts_facts", facts)
+    monkeypatch.setattr(soapmux, "usable", lambda stub: False)
+    del asked[:]
+    assert _strip(run_scan(dict(p, scan_workers=4), depot=depot)) == _strip(seq)
+    assert asked == [2, HOSTS - 2]

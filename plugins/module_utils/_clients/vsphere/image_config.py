@@ -64,39 +64,63 @@ def _template(stub: Any, method: str) -> Optional[Tuple[bytes, bytes]]:
     return before, after
 
 
-def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary):
+def _add_later(facts, more_facts, later, icm_known, request, finish):
+    """``_iter_mux``: the facts of the hosts ``later`` (``more_facts()``, into ``facts``), then their calls; a
+    host whose facts are still missing is asked the ordinary way (``finish(i, None)``), which reports it."""
+    if more_facts is not None:
+        try:
+            facts.update(more_facts() or {})
+        except Exception:  # pylint: disable=broad-except  # those hosts are asked the ordinary way
+            pass
+    for i in later:
+        if more_facts is not None and icm_known(i):
+            for method, _read in _SMALL:
+                request(i, method)
+        else:
+            finish(i, None)
+
+
+def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary, more_facts=None):
     """``iter_inventories`` over ``soapmux.Mux`` (one thread, ``connections`` connections): every host's three small
     calls, then ``FetchSoftwarePackages`` for the hosts whose fingerprint has no kept inventory. Yields ``(moid,
     record)`` in host order. A host whose calls did not all answer plainly there (a fault, a lost connection, an
     unusual answer) is asked the ordinary way, ``ordinary(host)`` (pyVmomi, which reports it exactly), on a pool of
-    ``connections`` threads for all such hosts known at the time."""
+    ``connections`` threads for all such hosts known at the time.
+
+    ``more_facts``: ``facts`` holds the first hosts only; the calls of those start at once, while this thread
+    reads the facts of the others with ``more_facts()`` (into ``facts``, the caller's dict) and then adds their
+    calls. A host whose facts are still missing then is asked the ordinary way."""
     stub = client._stub
     mux = _mux.Mux(stub, connections, float(getattr(client, "timeout", None) or 60))
     slots = [None] * len(hosts)
     done = [threading.Event() for _h in hosts]
     jobs = {}
     small = [{} for _h in hosts]
-    icms = [vim.host.ImageConfigManager(facts[h.moid]["image_config_manager"], stub) for h in hosts]
+    lock = mux.lock
 
     templates: Dict[str, Optional[Tuple[bytes, bytes]]] = {}
     readings: Dict[Tuple[str, bytes], Any] = {}     # read-only values (the profile dict is never changed)
 
     def request(i, method, first=False):
-        icm = icms[i]
-        moid = icm._moId
+        moid = facts[hosts[i].moid]["image_config_manager"]
         tpl = templates[method] if method in templates else templates.setdefault(method, _template(stub, method))
         if tpl is not None and _PLAIN_MOID.match(moid):
             body = tpl[0] + moid.encode("ascii") + tpl[1]   # the bytes pyVmomi would serialise, without its cost
         else:
-            body = _serialize(stub, icm, method)
-        jobs[mux.add(body, first=first)] = (i, method)
+            body = _serialize(stub, vim.host.ImageConfigManager(moid, stub), method)
+        with lock:      # the job is known before the mux thread can answer it
+            jobs[mux.add(body, first=first)] = (i, method)
+
+    def icm_known(i):
+        return bool((facts.get(hosts[i].moid) or {}).get("image_config_manager"))
 
     def finish(i, rec):
         slots[i] = rec
         done[i].set()
 
     def answered(job, status, body, error):
-        i, method = jobs.pop(job)
+        with lock:
+            i, method = jobs.pop(job)
         if done[i].is_set():
             return
         try:
@@ -128,9 +152,14 @@ def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary):
         except Exception:  # anything unusual: the ordinary path asks this host again and reports it exactly
             finish(i, None)
 
+    later = []
     for i in range(len(hosts)):
+        if not icm_known(i):
+            later.append(i)
+            continue
         for method, _read in _SMALL:
             request(i, method)
+    mux.more = more_facts is not None
 
     def loop():
         try:
@@ -146,6 +175,10 @@ def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary):
     pool = None
     retries = {}
     try:
+        try:
+            _add_later(facts, more_facts, later, icm_known, request, finish)
+        finally:
+            mux.more = False
         for i, h in enumerate(hosts):
             done[i].wait()
             if slots[i] is not None:
@@ -263,12 +296,14 @@ class ImageConfigMixin(ClientBase):
         ``FetchSoftwarePackages`` answers are byte for byte the same share ONE list of records (read-only)."""
         return dict(self.iter_inventories(hosts, facts=facts, workers=workers, reuse=reuse))
 
-    def iter_inventories(self, hosts, facts=None, workers=None, reuse=None):
+    def iter_inventories(self, hosts, facts=None, workers=None, reuse=None, more_facts=None):
         """``scan_inventories`` as a generator of ``(moid, record)`` in the order of ``hosts``, each as soon as it
         is read, so that the caller works on the first hosts while the pool reads the others. Closing the
-        generator early cancels what has not started and waits for the calls under way."""
+        generator early cancels what has not started and waits for the calls under way. ``more_facts``: a
+        callable returning the facts of the hosts ``facts`` does not hold yet (added to ``facts``), called while
+        the calls of the first hosts are under way."""
         hosts = [self.host(h) for h in hosts]
-        facts = facts or {}
+        facts = facts if facts is not None else {}
         workers = max(1, min(int(workers or DEFAULT_SCAN_WORKERS), MAX_SCAN_WORKERS, len(hosts) or 1))
         self._ensure()
         stub = self._stub
@@ -285,12 +320,20 @@ class ImageConfigMixin(ClientBase):
             except Exception as exc:  # pyVmomi/transport errors become the collection's
                 return host.moid, {"error": self._err(exc, "read the software inventory", host=host.label)}
 
+        mux_ok = _mux.usable(stub) and (workers > 1 and len(hosts) > 1)
+        if more_facts is not None and not mux_ok:
+            try:
+                facts.update(more_facts() or {})
+            except Exception:  # pylint: disable=broad-except  # those hosts are read (and reported) one by one
+                pass
+            more_facts = None
         if workers == 1 or len(hosts) <= 1:
             for h in hosts:
                 yield one(h)
             return
-        if _mux.usable(stub) and all((facts.get(h.moid) or {}).get("image_config_manager") for h in hosts):
-            yield from _iter_mux(self, hosts, facts, workers, reuse, answers, one)
+        if mux_ok and (more_facts is not None
+                       or all((facts.get(h.moid) or {}).get("image_config_manager") for h in hosts)):
+            yield from _iter_mux(self, hosts, facts, workers, reuse, answers, one, more_facts)
             return
         ex = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan")
         futures = []

@@ -23,6 +23,7 @@ import gzip
 import selectors
 import socket
 import ssl
+import threading
 import time
 import zlib
 from http.client import HTTPConnection, HTTPSConnection
@@ -142,6 +143,8 @@ class Mux(object):
         self._sockaddr: Any = None
         self.failed_connections = 0
         self.stop = False           # set by another thread: run() returns at its next turn
+        self.more = False           # set while another thread may still add jobs: run() waits for them
+        self.lock = threading.Lock()    # held by whoever adds jobs while run() runs
         self._head: Optional[Tuple[Any, bytes, bytes]] = None
 
     def _request(self, body: bytes) -> bytes:
@@ -198,7 +201,7 @@ class Mux(object):
         sel = selectors.DefaultSelector()
         conns: List[_Conn] = []
         try:
-            while (self.queue or any(c.job is not None for c in conns)) and not self.stop:
+            while (self.queue or self.more or any(c.job is not None for c in conns)) and not self.stop:
                 want = min(self.connections, len(self.queue) + sum(c.job is not None for c in conns))
                 while len(conns) < want and self.failed_connections <= 3 * self.connections:
                     c = self._open(sel)
@@ -206,6 +209,9 @@ class Mux(object):
                         self.failed_connections += 1
                         break
                     conns.append(c)
+                if not conns and not self.queue:    # no job yet: another thread is still adding them
+                    time.sleep(0.002)
+                    continue
                 if not conns:
                     while self.queue:        # the endpoint cannot be reached this way: the ordinary path's job
                         job = self.queue.popleft()
@@ -214,7 +220,7 @@ class Mux(object):
                 for c in conns:
                     if c.state == "idle" and self.queue:
                         self._start(c, sel)
-                events = sel.select(timeout=0.5)
+                events = sel.select(timeout=0.002 if self.more and not self.queue else 0.5)
                 for key, mask in events:
                     self._step(key.data, mask, sel, conns, on_answer)
                 # decrypted bytes left in a connection's TLS buffer wake no select: only a read fills that
