@@ -9,6 +9,8 @@ its host with vCenter's message and, with max_fail_percentage 0, no further host
 
 from __future__ import annotations
 
+import json
+
 import re
 
 import pytest
@@ -138,6 +140,23 @@ def test_failed_vlcm_task_fails_its_host_and_stops_the_rollout(faulty, update_ur
     out = faulty.rollout()
     assert all(out[h]["status"] == "remediated" and out[h]["msg"].endswith("(check mode)") for h in HOSTS), out
     assert "would remediate to the image of cluster IMG (vLCM check passed" in out["esxi-21.sim.local"]["msg"]
+    assert {h: sim.state(h)["build"] for h in HOSTS} == builds
+
+    # the user's extra pre-checks run for a vLCM host too, after vCenter's check-only call: one that refuses the
+    # host fails it (recorded, the rollout stops there) and nothing is applied
+    prechecks = faulty.tmp / "prechecks.yml"
+    prechecks.write_text(
+        "- name: Refuse hosts of image-managed clusters (a user pre-check)\n"
+        "  ansible.builtin.fail:\n"
+        "    msg: user pre-check refused {{ patch_remediate_esxi_name }} of {{ patch_remediate_image_cluster }}\n"
+        "  when: patch_remediate_image_cluster | default('') | length > 0\n")
+    rc, text = faulty.run("remediate.yml", "--check", "-e", json.dumps(
+        {"remediate_cluster_images": {}, "patch_remediate_precheck_tasks": str(prechecks)}))
+    assert rc == 2, text[-6000:]
+    out = faulty.rollout()
+    assert {h: out[h]["status"] for h in HOSTS} == {"esxi-21.sim.local": "failed", "esxi-22.sim.local": "not_started",
+                                                    "esxi-31.sim.local": "not_started"}, out
+    assert out["esxi-21.sim.local"]["msg"] == "user pre-check refused esxi-21.sim.local of IMG", out
     assert {h: sim.state(h)["build"] for h in HOSTS} == builds
 
     # vCenter's apply task fails on the first host: it fails with vCenter's message, nothing else is touched
