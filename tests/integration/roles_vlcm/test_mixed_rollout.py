@@ -10,7 +10,6 @@ its host with vCenter's message and, with max_fail_percentage 0, no further host
 from __future__ import annotations
 
 import json
-
 import re
 
 import pytest
