@@ -123,3 +123,31 @@ def test_inventory_rows_read_fast_equal_pyvmomi(client, monkeypatch):
     kinds = {r[0][0] for r in rows_of(fast)}
     assert {"vim.HostSystem", "vim.ClusterComputeResource", "vim.Datacenter", "vim.Folder"} <= kinds
     assert len(fast) >= len(IMAGES) + 3
+
+
+def test_inventory_tree_holds_what_a_container_view_holds(client):
+    """The inventory is read in ONE property-collector call that walks the tree from the root folder (no view to
+    create and destroy): the same objects, names and parents as a recursive container view of the same types
+    (the way it was read before, kept here as the reference), the datastore, VM and network folders included
+    (datastore lookup walks up from a datastore's folder), and each host's ImageConfigManager."""
+    specs = [(vim.HostSystem, ["name", "parent", "configManager.imageConfigManager"]),
+             (vim.ComputeResource, ["name", "parent"]), (vim.Datacenter, ["name", "parent"]),
+             (vim.Folder, ["name", "parent"])]
+    content = client._content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [t for t, _p in specs], True)
+    try:
+        ref = client._retrieve(specs, container=view)
+    finally:
+        view.DestroyView()
+
+    def rows_of(rows):
+        def mo(o):
+            return (type(o).__name__, o._moId)
+        return sorted((mo(o), sorted((k, mo(v) if hasattr(v, "_moId") else v) for k, v in props.items()))
+                      for o, props in rows)
+    tree = client._inventory_rows()
+    assert rows_of(tree) == rows_of(ref)
+    names = {props.get("name") for _o, props in tree}
+    assert {"datastore", "vm", "network", "host"} <= names
+    icms = client.image_config_managers()
+    assert len(icms) == len(IMAGES) and all(v and v.startswith("imageConfigManager-") for v in icms.values())
