@@ -197,6 +197,7 @@ class InventoryReader(object):
         self._packages: Dict[str, Optional[List[Dict[str, Any]]]] = {}
         self._hosts: Dict[str, Any] = {}
         self._loader: Optional[threading.Thread] = None
+        self._lock = threading.Lock()   # ``read`` runs on the scan's threads: each package file read once
 
     def preload(self, keys: List[str]) -> None:
         """Read the files of ``keys`` in the background (one pass, while the scan waits for its first answers);
@@ -219,6 +220,12 @@ class InventoryReader(object):
         """The package list kept under ``digest``; None when it is missing, damaged or not what its name says."""
         if digest in self._packages:
             return self._packages[digest]
+        with self._lock:
+            if digest not in self._packages:
+                self._packages[digest] = self._read_packages(digest)
+        return self._packages[digest]
+
+    def _read_packages(self, digest: str) -> Optional[List[Dict[str, Any]]]:
         out = None
         if _DIGEST.match(digest):
             try:
@@ -230,7 +237,6 @@ class InventoryReader(object):
                         out = doc
             except (OSError, ValueError):
                 out = None
-        self._packages[digest] = out
         return out
 
     def read(self, key: str, fingerprint: List[Any]) -> Optional[List[Dict[str, Any]]]:
