@@ -5,10 +5,11 @@
 
 ``prefetch(run, hosts)`` reads, before and while the per-host loop of ``run_scan`` runs:
 
-* the facts of every host in ONE property-collector call (``client.hosts_facts``), before the loop;
 * every host's acceptance level, image profile, install date and installed packages concurrently over the one
-  session (``client.iter_inventories``, a bounded pool of ``scan_workers`` threads), streamed in host order:
-  the loop classifies the first hosts while the pool reads the others;
+  session (``client.iter_inventories``, ``scan_workers`` connections), streamed in host order: the loop
+  classifies the first hosts while the others are read. The calls start at once, with each host's
+  ImageConfigManager as the inventory named it (``client.image_config_managers``), while the facts of every
+  host are read in ONE property-collector call (``client.hosts_facts``);
 * incrementally: with ``scan_record_dir``, a host whose image profile, boot time and image install date are
   those of its last scan reuses the inventory kept then (``record.InventoryReader``), so only changed hosts are
   asked for ``FetchSoftwarePackages``, the expensive call.
@@ -29,10 +30,6 @@ from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors imp
 from ansible_collections.fleetpatch.esxi.plugins.module_utils._patch import record as _record
 
 MIN_HOSTS = 2     # one host gains nothing from the pool
-# the facts of this many hosts are read first, and their calls start while the facts of the others are read
-# (one property-collector call of 1,000 hosts takes a few tenths of a second; 128 hosts' calls keep 64
-# connections busy meanwhile)
-FIRST_FACTS = 128
 
 
 class PrefetchedClient(object):
@@ -142,7 +139,10 @@ class PrefetchedClient(object):
         return getattr(host, "moid", None)
 
     def host_facts(self, host: Any) -> Dict[str, Any]:
-        facts = self._facts.get(self._moid(host) or "")
+        moid = self._moid(host) or ""
+        if moid not in self._facts and self._pending is not None:
+            self._rec(moid)     # the stream reads the facts of every host before it answers the first
+        facts = self._facts.get(moid)
         if facts is None:
             return self._client.host_facts(host)
         out = dict(facts)
@@ -200,16 +200,16 @@ def prefetch(run: Any, hosts: List[Any]) -> Optional[PrefetchedClient]:
     reader = _record.InventoryReader(folder) if folder else None
     if reader is not None:      # read the kept inventories while the facts are asked for
         reader.preload([_record.host_key(h.name, client.endpoint, client.is_vcenter) for h in hosts])
-    # the facts of the first hosts, then those of the others while the calls of the first are under way
-    first = FIRST_FACTS if len(hosts) > 2 * FIRST_FACTS else len(hosts)
+    # the calls of every host start with the ImageConfigManager the inventory named, while the facts of all the
+    # hosts are read in one call (a host whose facts fail is asked the ordinary way, which reports it)
     try:
-        facts = client.hosts_facts(hosts[:first])
+        icms = client.image_config_managers() if hasattr(client, "image_config_managers") else {}
     except FleetpatchError:
-        return None     # the sequential path reads (and reports) each host on its own
-    rest = hosts[first:]
-    more = (lambda: client.hosts_facts(rest)) if rest else None
+        icms = {}
+    facts: Dict[str, Dict[str, Any]] = {}
     stream = client.iter_inventories(hosts, facts=facts, workers=params.get("scan_workers"),
-                                     reuse=_reuse(client, facts, reader), more_facts=more)
+                                     reuse=_reuse(client, facts, reader), more_facts=lambda: client.hosts_facts(hosts),
+                                     icms=icms)
     wrapped = PrefetchedClient(client, facts, stream, keep=_keeper(run, client, facts, folder) if folder else None)
     wrapped.clusters = _clusters(client, hosts)
     run.client = wrapped

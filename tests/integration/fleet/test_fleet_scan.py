@@ -322,40 +322,70 @@ def test_preloaded_reader_reads_what_the_files_hold(tmp_path):
         [[{"name": "x"}], None, [{"name": "y"}], None, None, None]
 
 
-def test_facts_read_in_two_parts_equal_the_sequential_path(env, monkeypatch):
-    """The facts of the first hosts are read first and their calls start while the facts of the others are
-    read (``FIRST_FACTS``); the results are the one-host-at-a-time path's, also when the second facts call fails
-    (those hosts are then asked the ordinary way) and without the mux (the pool of threads)."""
+def test_calls_start_before_the_facts_and_equal_the_sequential_path(env, tmp_path, monkeypatch):
+    """The calls of every host start with the ImageConfigManager the inventory named, while the facts of all the
+    hosts are read in one call; a host answered before its facts waits for them. The results are the
+    one-host-at-a-time path's: with the facts read late (after the first answers), also in an incremental scan
+    (every host reused), when the facts call fails (the hosts are then asked the ordinary way), when the
+    inventory named no ImageConfigManager (the calls wait for the facts), and without the mux (the pool of
+    threads)."""
+    import threading
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere import soapmux
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._clients.vsphere.client import VSphereClient
     from ansible_collections.fleetpatch.esxi.plugins.module_utils._common.errors import VSphereError
     sim, url, depot = env
-    p = params(sim, [url], cluster_name="C1", engine="controller")
+    p = params(sim, [url], cluster_name="C1", engine="controller", scan_workers=4)
     monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 10 ** 6)
-    seq = run_scan(p, depot=depot)
+    seq = _strip(run_scan(p, depot=depot))
     monkeypatch.setattr(_fleetscan, "MIN_HOSTS", 2)
-    monkeypatch.setattr(_fleetscan, "FIRST_FACTS", 2)
     asked = []
     real_facts = VSphereClient.hosts_facts
+    answered = threading.Event()
+    real_run = soapmux.Mux.run
 
-    def facts(self, hosts):
+    def run(self, on_answer):
+        def seen(*a):
+            answered.set()
+            return on_answer(*a)
+        return real_run(self, seen)
+    monkeypatch.setattr(soapmux.Mux, "run", run)
+
+    def late(self, hosts):      # the facts arrive after the first answers: those hosts wait for them
+        asked.append(len(hosts))
+        assert answered.wait(30)
+        time.sleep(0.3)
+        return real_facts(self, hosts)
+
+    def counted(self, hosts):
         asked.append(len(hosts))
         return real_facts(self, hosts)
-    monkeypatch.setattr(VSphereClient, "hosts_facts", facts)
-    assert _strip(run_scan(dict(p, scan_workers=4), depot=depot)) == _strip(seq)
-    assert asked == [2, HOSTS - 2]
 
     def failing(self, hosts):
         asked.append(len(hosts))
-        if len(hosts) != 2:
-            raise VSphereError("facts refused")
-        return real_facts(self, hosts)
-    monkeypatch.setattr(VSphereClient, "hosts_facts", failing)
+        raise VSphereError("facts refused")
+
+    installed = []
+    real_prefetch = _fleetscan.prefetch
+    monkeypatch.setattr(_fleetscan, "prefetch", lambda run_, hosts: installed.append(real_prefetch(run_, hosts))
+                        or installed[-1])
+    folder = str(tmp_path / "records")
+    calls = []
+    for facts, kw, reused in ((counted, {}, 0), (late, {}, 0), (late, {"scan_record_dir": folder}, 0),
+                              (late, {"scan_record_dir": folder}, HOSTS), (failing, {}, 0)):
+        monkeypatch.setattr(VSphereClient, "hosts_facts", facts)
+        answered.clear()
+        del asked[:]
+        _stats(sim, reset=True)
+        assert _strip(run_scan(dict(p, **kw), depot=depot)) == seq
+        assert asked == [HOSTS] and len(installed[-1].reused) == reused
+        calls.append(_stats(sim)["soap_calls"])
+    # hosts that waited for their facts were not asked again the ordinary way: the same calls as without the
+    # wait; the incremental repeat asks three small questions per host; a failed facts call costs more calls
+    assert calls[0] == calls[1] == calls[2], calls
+    assert calls[3] < 3 * HOSTS + 30 and calls[4] > calls[0], calls
+    monkeypatch.setattr(VSphereClient, "image_config_managers", lambda self: {})
     del asked[:]
-    assert _strip(run_scan(dict(p, scan_workers=4), depot=depot)) == _strip(seq)
-    assert asked == [2, HOSTS - 2]
-    monkeypatch.setattr(VSphereClient, "hosts_facts", facts)
+    assert _strip(run_scan(p, depot=depot)) == seq and asked == [HOSTS]
     monkeypatch.setattr(soapmux, "usable", lambda stub: False)
     del asked[:]
-    assert _strip(run_scan(dict(p, scan_workers=4), depot=depot)) == _strip(seq)
-    assert asked == [2, HOSTS - 2]
+    assert _strip(run_scan(p, depot=depot)) == seq and asked == [HOSTS]

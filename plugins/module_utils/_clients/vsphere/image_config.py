@@ -64,131 +64,180 @@ def _template(stub: Any, method: str) -> Optional[Tuple[bytes, bytes]]:
     return before, after
 
 
-def _add_later(facts, more_facts, later, icm_known, request, finish):
-    """``_iter_mux``: the facts of the hosts ``later`` (``more_facts()``, into ``facts``), then their calls; a
-    host whose facts are still missing is asked the ordinary way (``finish(i, None)``), which reports it."""
-    if more_facts is not None:
-        try:
-            facts.update(more_facts() or {})
-        except Exception:  # pylint: disable=broad-except  # those hosts are asked the ordinary way
-            pass
-    for i in later:
-        if more_facts is not None and icm_known(i):
-            for method, _read in _SMALL:
-                request(i, method)
-        else:
-            finish(i, None)
+class _MuxScan(object):
+    """The hosts of one ``_iter_mux``: their jobs on the mux, their three small answers, the wait for their facts,
+    and their records (``slots``, ``done``)."""
 
+    def __init__(self, client, hosts, facts, connections, reuse, answers, more_facts, icms):
+        self.stub = client._stub
+        self.hosts, self.facts, self.reuse, self.answers = hosts, facts, reuse, answers
+        self.icms = icms or {}
+        self.mux = _mux.Mux(self.stub, connections, float(getattr(client, "timeout", None) or 60))
+        self.lock = self.mux.lock
+        self.slots: List[Any] = [None] * len(hosts)
+        self.done = [threading.Event() for _h in hosts]
+        self.jobs: Dict[int, Tuple[int, str]] = {}
+        self.small: List[Dict[str, Any]] = [{} for _h in hosts]
+        self.facts_read = more_facts is None      # whether ``facts`` holds all it will
+        self.parked: List[int] = []               # hosts answered before their facts were read
+        self.templates: Dict[str, Optional[Tuple[bytes, bytes]]] = {}
+        self.readings: Dict[Tuple[str, bytes], Any] = {}    # read-only values (the profile dict is never changed)
 
-def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary, more_facts=None):
-    """``iter_inventories`` over ``soapmux.Mux`` (one thread, ``connections`` connections): every host's three small
-    calls, then ``FetchSoftwarePackages`` for the hosts whose fingerprint has no kept inventory. Yields ``(moid,
-    record)`` in host order. A host whose calls did not all answer plainly there (a fault, a lost connection, an
-    unusual answer) is asked the ordinary way, ``ordinary(host)`` (pyVmomi, which reports it exactly), on a pool of
-    ``connections`` threads for all such hosts known at the time.
+    def icm_of(self, i):
+        moid = self.hosts[i].moid
+        return (self.facts.get(moid) or {}).get("image_config_manager") or self.icms.get(moid)
 
-    ``more_facts``: ``facts`` holds the first hosts only; the calls of those start at once, while this thread
-    reads the facts of the others with ``more_facts()`` (into ``facts``, the caller's dict) and then adds their
-    calls. A host whose facts are still missing then is asked the ordinary way."""
-    stub = client._stub
-    mux = _mux.Mux(stub, connections, float(getattr(client, "timeout", None) or 60))
-    slots = [None] * len(hosts)
-    done = [threading.Event() for _h in hosts]
-    jobs = {}
-    small = [{} for _h in hosts]
-    lock = mux.lock
-
-    templates: Dict[str, Optional[Tuple[bytes, bytes]]] = {}
-    readings: Dict[Tuple[str, bytes], Any] = {}     # read-only values (the profile dict is never changed)
-
-    def request(i, method, first=False):
-        moid = facts[hosts[i].moid]["image_config_manager"]
-        tpl = templates[method] if method in templates else templates.setdefault(method, _template(stub, method))
+    def request(self, i, method, first=False):
+        moid, stub = self.icm_of(i), self.stub
+        tpl = self.templates.get(method) if method in self.templates else \
+            self.templates.setdefault(method, _template(stub, method))
         if tpl is not None and _PLAIN_MOID.match(moid):
             body = tpl[0] + moid.encode("ascii") + tpl[1]   # the bytes pyVmomi would serialise, without its cost
         else:
             body = _serialize(stub, vim.host.ImageConfigManager(moid, stub), method)
-        with lock:      # the job is known before the mux thread can answer it
-            jobs[mux.add(body, first=first)] = (i, method)
+        with self.lock:      # the job is known before the mux thread can answer it
+            self.jobs[self.mux.add(body, first=first)] = (i, method)
 
-    def icm_known(i):
-        return bool((facts.get(hosts[i].moid) or {}).get("image_config_manager"))
+    def request_small(self, i):
+        for method, _read in _SMALL:
+            self.request(i, method)
 
-    def finish(i, rec):
-        slots[i] = rec
-        done[i].set()
+    def finish(self, i, rec):
+        self.slots[i] = rec
+        self.done[i].set()
 
-    def answered(job, status, body, error):
-        with lock:
-            i, method = jobs.pop(job)
-        if done[i].is_set():
+    def decide(self, i):
+        """Host ``i``'s three answers and its facts are in: its kept inventory, or ``FetchSoftwarePackages``."""
+        if self.done[i].is_set():
+            return
+        small = self.small[i]
+        try:
+            host_facts = self.facts.get(self.hosts[i].moid)
+            if host_facts is None:
+                self.finish(i, None)
+                return
+            prof, installed = small["QueryHostImageProfile"], small["InstallDate"]
+            fingerprint = [prof["name"], host_facts.get("boot_time"), installed]
+            rec = {"acceptance_level": normalize_api_acceptance(small["QueryHostAcceptanceLevel"]),
+                   "image_profile": prof["name"], "image_profile_vendor": prof["vendor"], "install_date": installed,
+                   "fingerprint": fingerprint}
+            packages = self.reuse(self.hosts[i], fingerprint) if self.reuse is not None else None
+            if packages is not None:
+                self.finish(i, dict(rec, packages=packages, reused=True))
+            else:
+                small["rec"] = rec
+                self.request(i, "FetchSoftwarePackages", first=True)   # this host completes next: the scan goes on
+        except Exception:  # anything unusual: the ordinary path asks this host again and reports it exactly
+            self.finish(i, None)
+
+    def facts_in(self, got):
+        """The facts read (``more_facts``): into ``facts``, then the hosts that waited for them go on."""
+        with self.lock:      # no host parks after this
+            self.facts.update(got)
+            self.facts_read = True
+            ready, self.parked = self.parked, []
+        for i in ready:
+            self.decide(i)
+
+    def answered(self, job, status, body, error):
+        with self.lock:
+            i, method = self.jobs.pop(job)
+        if self.done[i].is_set():
             return
         try:
             if error is not None or status != 200:
                 raise _fast.Unreadable("no plain answer")
             if method == "FetchSoftwarePackages":
                 key = _fast.digest(body)
-                recs = answers.get(key)
+                recs = self.answers.get(key)
                 if recs is None:
-                    recs = answers[key] = _fast.read_packages(body)
-                finish(i, dict(small[i]["rec"], packages=recs, reused=False))
+                    recs = self.answers[key] = _fast.read_packages(body)
+                self.finish(i, dict(self.small[i]["rec"], packages=recs, reused=False))
                 return
             memo = (method, body)       # hosts of one image answer with the same bytes: one reading each
-            value = readings[memo] if memo in readings else readings.setdefault(memo, _READERS[method](body))
-            small[i][method] = value
-            if len(small[i]) < 3:
+            value = self.readings[memo] if memo in self.readings else \
+                self.readings.setdefault(memo, _READERS[method](body))
+            self.small[i][method] = value
+            if len(self.small[i]) < 3:
                 return
-            prof, installed = small[i]["QueryHostImageProfile"], small[i]["InstallDate"]
-            fingerprint = [prof["name"], (facts.get(hosts[i].moid) or {}).get("boot_time"), installed]
-            rec = {"acceptance_level": normalize_api_acceptance(small[i]["QueryHostAcceptanceLevel"]),
-                   "image_profile": prof["name"], "image_profile_vendor": prof["vendor"], "install_date": installed,
-                   "fingerprint": fingerprint}
-            packages = reuse(hosts[i], fingerprint) if reuse is not None else None
-            if packages is not None:
-                finish(i, dict(rec, packages=packages, reused=True))
-            else:
-                small[i]["rec"] = rec
-                request(i, "FetchSoftwarePackages", first=True)     # this host completes next: the scan goes on
         except Exception:  # anything unusual: the ordinary path asks this host again and reports it exactly
-            finish(i, None)
+            self.finish(i, None)
+            return
+        with self.lock:
+            wait = not self.facts_read
+            if wait:
+                self.parked.append(i)
+        if not wait:
+            self.decide(i)
 
-    later = []
-    for i in range(len(hosts)):
-        if not icm_known(i):
-            later.append(i)
-            continue
-        for method, _read in _SMALL:
-            request(i, method)
-    mux.more = more_facts is not None
+    def add_later(self, more_facts, later):
+        """The facts of the hosts (``more_facts()``), then the calls of the hosts ``later`` (whose
+        ImageConfigManager only the facts name); a host whose facts are still missing is asked the ordinary
+        way (``finish(i, None)``), which reports it."""
+        if more_facts is not None:
+            got = {}
+            try:
+                got = more_facts() or {}
+            except Exception:  # pylint: disable=broad-except  # those hosts are asked the ordinary way
+                pass
+            self.facts_in(got)
+        for i in later:
+            if more_facts is not None and self.icm_of(i):
+                self.request_small(i)
+            else:
+                self.finish(i, None)
 
-    def loop():
+    def loop(self):
         try:
-            mux.run(answered)
-        except Exception:  # every host left is asked the ordinary way (below)
+            self.mux.run(self.answered)
+        except Exception:  # every host left is asked the ordinary way (``_iter_mux``)
             pass
         finally:
-            for i in range(len(hosts)):
-                if not done[i].is_set():
-                    finish(i, None)
-    thread = threading.Thread(target=loop, name="fleetpatch-soapmux", daemon=True)
+            for i in range(len(self.hosts)):
+                if not self.done[i].is_set():
+                    self.finish(i, None)
+
+
+def _iter_mux(client, hosts, facts, connections, reuse, answers, ordinary, more_facts=None, icms=None):
+    """``iter_inventories`` over ``soapmux.Mux`` (one thread, ``connections`` connections): every host's three small
+    calls, then ``FetchSoftwarePackages`` for the hosts whose fingerprint has no kept inventory. Yields ``(moid,
+    record)`` in host order. A host whose calls did not all answer plainly there (a fault, a lost connection, an
+    unusual answer) is asked the ordinary way, ``ordinary(host)`` (pyVmomi, which reports it exactly), on a pool of
+    ``connections`` threads for all such hosts known at the time.
+
+    ``more_facts``: ``facts`` does not hold the hosts' facts yet; the calls of every host whose ImageConfigManager
+    is known (from ``facts`` or ``icms``, the inventory's) start at once, while this thread reads the facts with
+    ``more_facts()`` (into ``facts``, the caller's dict). A host whose three answers arrive first waits for its
+    facts (its boot time is part of its fingerprint); a host whose facts are still missing then, or whose
+    ImageConfigManager only they name and do not, is asked the ordinary way."""
+    scan = _MuxScan(client, hosts, facts, connections, reuse, answers, more_facts, icms)
+    mux = scan.mux
+    later = []
+    for i in range(len(hosts)):
+        if scan.icm_of(i):
+            scan.request_small(i)
+        else:
+            later.append(i)
+    mux.more = more_facts is not None
+    thread = threading.Thread(target=scan.loop, name="fleetpatch-soapmux", daemon=True)
     thread.start()
     pool = None
     retries = {}
     try:
         try:
-            _add_later(facts, more_facts, later, icm_known, request, finish)
+            scan.add_later(more_facts, later)
         finally:
             mux.more = False
         for i, h in enumerate(hosts):
-            done[i].wait()
-            if slots[i] is not None:
-                yield h.moid, slots[i]
+            scan.done[i].wait()
+            if scan.slots[i] is not None:
+                yield h.moid, scan.slots[i]
                 continue
             if pool is None:
                 pool = concurrent.futures.ThreadPoolExecutor(max_workers=connections,
                                                              thread_name_prefix="fleetpatch-scan")
             for j in range(i, len(hosts)):
-                if j not in retries and done[j].is_set() and slots[j] is None:
+                if j not in retries and scan.done[j].is_set() and scan.slots[j] is None:
                     retries[j] = pool.submit(ordinary, hosts[j])
             yield retries.pop(i).result()
     finally:
@@ -296,12 +345,13 @@ class ImageConfigMixin(ClientBase):
         ``FetchSoftwarePackages`` answers are byte for byte the same share ONE list of records (read-only)."""
         return dict(self.iter_inventories(hosts, facts=facts, workers=workers, reuse=reuse))
 
-    def iter_inventories(self, hosts, facts=None, workers=None, reuse=None, more_facts=None):
+    def iter_inventories(self, hosts, facts=None, workers=None, reuse=None, more_facts=None, icms=None):
         """``scan_inventories`` as a generator of ``(moid, record)`` in the order of ``hosts``, each as soon as it
         is read, so that the caller works on the first hosts while the pool reads the others. Closing the
         generator early cancels what has not started and waits for the calls under way. ``more_facts``: a
         callable returning the facts of the hosts ``facts`` does not hold yet (added to ``facts``), called while
-        the calls of the first hosts are under way."""
+        the calls of the hosts whose ImageConfigManager is known are under way; ``icms``: ``{host moid:
+        ImageConfigManager moid}`` known before the facts (``image_config_managers()``, from the inventory)."""
         hosts = [self.host(h) for h in hosts]
         facts = facts if facts is not None else {}
         workers = max(1, min(int(workers or DEFAULT_SCAN_WORKERS), MAX_SCAN_WORKERS, len(hosts) or 1))
@@ -333,7 +383,7 @@ class ImageConfigMixin(ClientBase):
             return
         if mux_ok and (more_facts is not None
                        or all((facts.get(h.moid) or {}).get("image_config_manager") for h in hosts)):
-            yield from _iter_mux(self, hosts, facts, workers, reuse, answers, one, more_facts)
+            yield from _iter_mux(self, hosts, facts, workers, reuse, answers, one, more_facts, icms)
             return
         ex = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fleetpatch-scan")
         futures = []
