@@ -10,10 +10,12 @@ a dict for bench/run.py.
 * ``scan_<N>_s``: playbooks/scan.yml with an existing depot (the real 8.0U2 fling bundle), report written;
   ``scan_<N>_over_floor``; ``scan_<N>_logins``: vCenter logins the run made, counted by the simulator
   (sim/latency.go), and ``forks``;
-* ``remediate_<N>_serial_<S>_s_per_host``: playbooks/remediate.yml (install the fling, reboot) by ``serial``;
+* ``remediate_<N>_serial_<S>_s_per_host``: playbooks/remediate.yml (install the fling, reboot) by ``serial``,
+  with the session cache off (``vmware_session_cache: false``: every module run logs in and out);
   ``remediate_<N>_serial_<S>_logins``: vCenter (SOAP) logins of the play;
-* ``remediate_<N>_serial_<S>_cache_*``: the same with the controller-side session cache on
-  (``FLEETPATCH_SESSION_CACHE=1``, a fresh cache directory): ``_logins`` and ``_logins_per_host`` of the play,
+* ``remediate_<N>_serial_<S>_cache_*``: the same with the controller-side session cache on (the playbook's
+  default, and ``FLEETPATCH_SESSION_CACHE=1``, a fresh cache directory): ``_logins`` and ``_logins_per_host`` of
+  the play,
   ``_logouts`` in the play (0: runs keep the session) and ``_logouts_at_end`` made by
   ``fleetpatch.esxi.vmware_session`` run after it (ansible-playbook).
 Sizes: ``FLEETPATCH_BENCH_PLAY_HOSTS`` (default 50,200; empty to run the remediation only),
@@ -184,7 +186,9 @@ def _remediate(sim, env, tmp, names, n_rem, cache_modes, out):
                 json.dump({"depot_sources": [FLING_ZIP], "depot_path": os.path.join(tmp, "depot-%s" % tag),
                            "depot_port": 0, "depot_state_dir": os.path.join(tmp, "depot-server"),
                            "remediate_serial": serial, "patch_remediate_reboot_timeout": 120,
-                           "patch_remediate_summary_file": os.path.join(tmp, "rollout.json")}, f)
+                           "patch_remediate_summary_file": os.path.join(tmp, "rollout.json"),
+                           # the playbook keeps sessions by default (0.3.0): off is asked for explicitly
+                           "vmware_session_cache": bool(cached)}, f)
             run_env = dict(env)
             session_dir = os.path.join(tmp, "sessions-%s" % tag)
             if cached:
